@@ -1,0 +1,16 @@
+"""Which bank (establishment) a request is addressed to.
+
+The real platform serves each bank of the group at its own host name,
+``www.<cdetab>.oba-bad-me-live.api.89c3.com``; locally ``30007.localhost``
+does the same. A host without a 5-digit label goes to the scenario's default bank.
+"""
+import re
+from typing import Optional
+
+_BANK_LABEL = re.compile(r"^\d{5}$")
+
+
+def bank_code_from_host(host: str) -> Optional[str]:
+    """The first 5-digit label of the host name, port ignored; None if there is none."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return next((label for label in name.lower().split(".") if _BANK_LABEL.match(label)), None)

@@ -1,0 +1,245 @@
+"""``GET /authorize`` and the bank's own pages (STET Part I §3.4.3.2).
+
+The request is checked in RFC 6749 §4.1.2.1 order: an unknown client or an
+unregistered ``redirect_uri`` gets an error *page* (never a redirect, so the
+bank is no open redirector); every later problem is sent back to the TPP's
+registered URI with ``error`` and ``state``. The pages are plain HTML forms,
+usable without JavaScript and postable by a script; each form carries a CSRF
+token and only works in the browser that started the journey (cookie).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Blueprint, Response, redirect, render_template, request
+
+from ..errors import PageError
+from ..scenario import Psu, Scenario, Tpp
+from ..stet.versions import SCOPES
+from ..store import token_hash
+from ..web import requested_bank, sandbox, snapshot
+from .journey import (
+    Journey,
+    error_params,
+    redirect_to,
+    same_secret,
+    screen_timeout,
+    timed_out,
+    timeout_params,
+)
+from .tokens import Consent, issue_code, new_secret
+
+blueprint = Blueprint("authorize", __name__)
+
+BROWSER_COOKIE = "mock_aspsp_sca"
+STATE_MAX = 500
+
+
+def _bank(scenario: Scenario) -> str:
+    bank, asked = requested_bank(scenario)
+    if bank is None:
+        raise PageError("Établissement inconnu", f"No bank with code {asked} is served here.", 404)
+    return bank
+
+
+def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
+    """The checks that must end on a page, not a redirect."""
+    client_id = request.args.get("client_id", "")
+    redirect_uri = request.args.get("redirect_uri", "")
+    if not client_id:
+        raise PageError("Demande invalide", "The TPP's request has no client_id.")
+    tpp = scenario.tpp(client_id)
+    if tpp is None:
+        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {client_id}.")
+    if not redirect_uri:
+        raise PageError("Demande invalide", "The TPP's request has no redirect_uri.")
+    if redirect_uri not in tpp.redirect_uris:
+        raise PageError(
+            "Adresse de retour inconnue",
+            f"The redirect_uri {redirect_uri} is not one registered by {tpp.name}; the bank will not send you there.",
+        )
+    return tpp, redirect_uri
+
+
+def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
+    """(error, description) for a request the TPP got wrong, sent back to its redirect URI."""
+    args = request.args
+    if args.get("response_type") != "code":
+        return "unsupported_response_type", "response_type must be 'code'"
+    if not args.get("state"):
+        return "invalid_request", "the 'state' parameter is required"
+    if len(args["state"]) > STATE_MAX:
+        return "invalid_request", f"'state' is longer than {STATE_MAX} characters"
+    scope = args.get("scope", "")
+    if scope not in SCOPES:
+        return "invalid_scope", f"scope must be one of {', '.join(sorted(SCOPES))}"
+    if tpp.status != "active":
+        return "unauthorized_client", "the TPP's profile is revoked at this bank"
+    if "PSP_IC" not in tpp.roles:
+        return "unauthorized_client", "the TPP does not hold the card-issuer role (PSP_IC)"
+    return None
+
+
+@blueprint.get("/authorize")
+def authorize() -> Response:
+    now, scenario = snapshot().now, snapshot().scenario
+    bank = _bank(scenario)
+    tpp, redirect_uri = _registered_client(scenario)
+    problem = _request_problem(tpp)
+    state = request.args.get("state")
+    if problem:
+        return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))
+    browser = new_secret()
+    journey = Journey(
+        id=new_secret(),
+        bank=bank,
+        client_id=tpp.client_id,
+        redirect_uri=redirect_uri,
+        scope=request.args["scope"],
+        state=state,
+        csrf=new_secret(),
+        browser=token_hash(browser),
+        step="identify",
+        step_started_at=now.timestamp(),
+    )
+    hinted = scenario.psu(bank, request.args.get("login_hint", ""))
+    if hinted is not None and hinted.sca != "interactive":
+        return _automatic_outcome(scenario, journey, hinted)
+    sandbox().store.put_journey(journey.id, journey.to_dict())
+    response = redirect(f"/sca/{journey.id}", code=303)
+    response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax", path=f"/sca/{journey.id}")
+    return response
+
+
+def _journey(journey_id: str) -> Journey:
+    data = sandbox().store.get_journey(journey_id)
+    if data is None:
+        raise PageError("Session inconnue", "This authentication session does not exist or has ended.", 404)
+    journey = Journey(**data)
+    if not same_secret(token_hash(request.cookies.get(BROWSER_COOKIE, "")), journey.browser):
+        raise PageError(
+            "Session invalide",
+            "This authentication session was started in another browser; start again from your provider's site.",
+            403,
+        )
+    return journey
+
+
+def _finish(journey: Journey, params: dict) -> Response:
+    """End the journey (it cannot be replayed) and send the PSU back to the TPP."""
+    sandbox().store.put_journey(journey.id, {**journey.to_dict(), "step": "done"})
+    response = redirect(redirect_to(journey.redirect_uri, params))
+    response.delete_cookie(BROWSER_COOKIE, path=f"/sca/{journey.id}")
+    return response
+
+
+def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) -> dict:
+    consent = Consent(
+        bank=journey.bank,
+        psu=journey.psu or "",
+        client_id=journey.client_id,
+        redirect_uri=journey.redirect_uri,
+        scope=journey.scope,
+        iban=iban,
+        authenticated_at=authenticated_at,
+    )
+    return {"code": issue_code(sandbox().store, scenario, snapshot().now, consent), "state": journey.state}
+
+
+def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Response:
+    """Headless PSUs (sca: approve | refuse | timeout) answer without any page."""
+    journey = journey.at_step("consent", snapshot().now, psu=psu.login)
+    if psu.sca == "approve":
+        params = _approve(scenario, journey, psu.consent_iban, snapshot().now)
+    elif psu.sca == "refuse":
+        params = error_params(journey, "access_denied", "the PSU refused consent")
+    else:
+        params = error_params(journey, scenario.settings.sca.timeout_error, "time-out on the strong authentication screen")
+    return _finish(journey, params)
+
+
+def _page(scenario: Scenario, journey: Journey, error: Optional[str] = None, status: int = 200) -> tuple[str, int]:
+    tpp = scenario.tpp(journey.client_id)
+    psu = scenario.psu(journey.bank, journey.psu) if journey.psu else None
+    timeout = screen_timeout(scenario.settings.sca, journey.step)
+    return (
+        render_template(
+            f"sca_{journey.step}.html",
+            journey=journey,
+            bank=scenario.bank(journey.bank),
+            tpp=tpp,
+            psu=psu,
+            error=error,
+            minutes=max(1, int(timeout.total_seconds() // 60)),
+            attempts_left=scenario.settings.sca.otp_attempts - journey.attempts,
+        ),
+        status,
+    )
+
+
+@blueprint.get("/sca/<journey_id>")
+def show(journey_id: str):
+    scenario, now = snapshot().scenario, snapshot().now
+    journey = _journey(journey_id)
+    if journey.step == "done":
+        raise PageError("Session terminée", "This authentication session is over.", 410)
+    if timed_out(journey, scenario.settings.sca, now):
+        return _finish(journey, timeout_params(journey, scenario.settings.sca))
+    return _page(scenario, journey)
+
+
+@blueprint.post("/sca/<journey_id>")
+def submit(journey_id: str):
+    scenario, now = snapshot().scenario, snapshot().now
+    journey = _journey(journey_id)
+    form = request.form
+    if journey.step == "done":
+        raise PageError("Session terminée", "This authentication session is over.", 410)
+    if not same_secret(form.get("csrf_token"), journey.csrf) or form.get("step") != journey.step:
+        raise PageError("Formulaire expiré", "This form is not the current one; reload the page and try again.", 400)
+    if timed_out(journey, scenario.settings.sca, now):
+        return _finish(journey, timeout_params(journey, scenario.settings.sca))
+    if form.get("action") == "cancel":
+        return _finish(journey, error_params(journey, "access_denied", "the PSU cancelled the authentication"))
+    return {"identify": _identify, "authenticate": _authenticate, "consent": _consent}[journey.step](
+        scenario, journey
+    )
+
+
+def _identify(scenario: Scenario, journey: Journey):
+    login, password = request.form.get("login", ""), request.form.get("password", "")
+    psu = scenario.psu(journey.bank, login)
+    if psu is None or not same_secret(password, psu.password):
+        return _page(scenario, journey, "Identifiant ou mot de passe incorrect.", 401)
+    journey = journey.at_step("authenticate", snapshot().now, psu=psu.login)
+    if psu.sca != "interactive":
+        return _automatic_outcome(scenario, journey, psu)
+    sandbox().store.put_journey(journey.id, journey.to_dict())
+    return redirect(f"/sca/{journey.id}", code=303)
+
+
+def _authenticate(scenario: Scenario, journey: Journey):
+    psu = scenario.psu(journey.bank, journey.psu or "")
+    if psu is None:
+        raise PageError("Client inconnu", "This customer no longer exists in the bank's scenario.", 410)
+    if not same_secret(request.form.get("otp", ""), psu.otp):
+        journey = journey.at_step(journey.step, snapshot().now, attempts=journey.attempts + 1)
+        if journey.attempts >= scenario.settings.sca.otp_attempts:
+            return _finish(
+                journey, error_params(journey, "access_denied", "strong authentication failed: too many wrong codes")
+            )
+        sandbox().store.put_journey(journey.id, journey.to_dict())
+        return _page(scenario, journey, "Code incorrect.", 401)
+    journey = journey.at_step("consent", snapshot().now, authenticated_at=snapshot().now.timestamp())
+    sandbox().store.put_journey(journey.id, journey.to_dict())
+    return redirect(f"/sca/{journey.id}", code=303)
+
+
+def _consent(scenario: Scenario, journey: Journey):
+    if request.form.get("action") == "refuse":
+        return _finish(journey, error_params(journey, "access_denied", "the PSU refused consent"))
+    psu = scenario.psu(journey.bank, journey.psu or "")
+    iban = request.form.get("iban", "")
+    if psu is None or iban not in {a.iban for a in psu.accounts}:
+        return _page(scenario, journey, "Choisissez le compte à consulter.", 400)
+    return _finish(journey, _approve(scenario, journey, iban, journey.authenticated()))

@@ -1,0 +1,80 @@
+"""``POST /token``, ``POST /revoke`` (RFC 7009) and the RFC 8414 metadata document."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from ..errors import OAuthError
+from ..stet.versions import SCOPES
+from ..web import requested_bank, sandbox, snapshot
+from . import tokens
+from .clients import authenticate_client
+
+blueprint = Blueprint("oauth", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+GRANTS = {"authorization_code": tokens.exchange_code, "refresh_token": tokens.refresh}
+
+
+def _form() -> dict:
+    if request.mimetype != FORM:
+        raise OAuthError("invalid_request", f"the body must be {FORM}")
+    form = request.form
+    repeated = next((k for k in form if len(form.getlist(k)) > 1), None)
+    if repeated:
+        raise OAuthError("invalid_request", f"the '{repeated}' parameter is repeated")
+    return form.to_dict()
+
+
+def _bank() -> str:
+    bank, asked = requested_bank(snapshot().scenario)
+    if bank is None:
+        raise OAuthError("invalid_request", f"no bank with code {asked} is served here", 404)
+    return bank
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@blueprint.post("/token")
+def token() -> Response:
+    form = _form()
+    bank = _bank()
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise OAuthError("invalid_request", "the 'grant_type' parameter is missing")
+    if grant_type not in GRANTS:
+        raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token")
+    scenario, now = snapshot().scenario, snapshot().now
+    tpp = authenticate_client(scenario, form)
+    return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
+
+
+@blueprint.post("/revoke")
+def revoke() -> Response:
+    form = _form()
+    bank = _bank()
+    tpp = authenticate_client(snapshot().scenario, form)
+    tokens.revoke(sandbox().store, snapshot().now, bank, tpp, form)
+    return _no_store(Response(status=200))
+
+
+@blueprint.get("/.well-known/oauth-authorization-server")
+def metadata() -> Response:
+    base = request.host_url.rstrip("/")
+    return jsonify(
+        {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/token",
+            "revocation_endpoint": f"{base}/revoke",
+            "response_types_supported": ["code"],
+            "grant_types_supported": list(GRANTS),
+            "scopes_supported": sorted(SCOPES),
+            "token_endpoint_auth_methods_supported": ["tls_client_auth"],
+            "revocation_endpoint_auth_methods_supported": ["tls_client_auth"],
+            "tls_client_certificate_bound_access_tokens": False,
+        }
+    )

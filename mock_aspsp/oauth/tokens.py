@@ -1,0 +1,194 @@
+"""Token rules of the bank (portal, "Retrieve your token" and "Refresh your token").
+
+Plain functions over the store and the scenario, tested without HTTP:
+
+* an authorization code is single use, short lived, bound to the TPP and the
+  ``redirect_uri``; replaying it revokes the pair it produced;
+* the code exchange carries no ``scope``;
+* a refresh gives a new access token and the *same* refresh token back, kills
+  the old access token, and is refused once the PSU's last strong
+  authentication is older than the re-authentication period (180 days);
+* at most one live pair per PSU / TPP at a bank (the store enforces it);
+* revoking either token revokes both.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Optional
+
+from ..errors import ApiError, OAuthError
+from ..scenario import Scenario, Tpp
+from ..stet.versions import ApiVersion
+from ..store import Grant, SqliteStore, token_hash
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the PSU approved on the bank's pages, carried by the code."""
+
+    bank: str
+    psu: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    iban: str
+    authenticated_at: datetime
+
+
+def issue_code(store: SqliteStore, scenario: Scenario, now: datetime, consent: Consent) -> str:
+    code = new_secret()
+    data = {
+        "bank": consent.bank,
+        "psu": consent.psu,
+        "client_id": consent.client_id,
+        "redirect_uri": consent.redirect_uri,
+        "scope": consent.scope,
+        "iban": consent.iban,
+        "authenticated_at": consent.authenticated_at.timestamp(),
+    }
+    store.put_code(code, data, now + scenario.settings.tokens.authorization_code_lifetime)
+    return code
+
+
+def _require(form: Mapping[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise OAuthError("invalid_request", f"the '{name}' parameter is missing")
+    return value
+
+
+def _token_response(access_token: str, refresh_token: str, grant: Grant, scenario: Scenario) -> dict:
+    return {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": int(scenario.settings.tokens.access_token_lifetime.total_seconds()),
+        "refresh_token": refresh_token,
+        "scope": grant.scope,
+    }
+
+
+def exchange_code(
+    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+) -> dict:
+    """grant_type=authorization_code (RFC 6749 §4.1.3, STET Part I §3.4.3)."""
+    if "scope" in form:
+        raise OAuthError(
+            "invalid_request", "the 'scope' parameter must not be sent with the authorization_code grant"
+        )
+    code = _require(form, "code")
+    redirect_uri = _require(form, "redirect_uri")
+    record = store.code(code)
+    if record is None:
+        raise OAuthError("invalid_grant", "unknown authorization code")
+    data = record.data
+    if not record.redeemed:
+        # Checked before the code is spent, so a mistaken request does not burn it.
+        if now >= record.expires_at:
+            raise OAuthError("invalid_grant", "authorization code expired")
+        if data["client_id"] != tpp.client_id:
+            raise OAuthError("invalid_grant", "authorization code was issued to another client")
+        if data["redirect_uri"] != redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri differs from the one used at /authorize")
+        if data["bank"] != bank:
+            raise OAuthError("invalid_grant", "authorization code was issued by another establishment")
+    if not store.redeem_code(code, now):
+        store.revoke_code_grant(code, now)
+        raise OAuthError(
+            "invalid_grant", "authorization code already used; the tokens it produced are revoked"
+        )
+    access_token, refresh_token = new_secret(), new_secret()
+    tokens = scenario.settings.tokens
+    grant = Grant(
+        id=new_secret(),
+        bank=bank,
+        psu=data["psu"],
+        client_id=tpp.client_id,
+        scope=data["scope"],
+        iban=data["iban"],
+        authenticated_at=datetime.fromtimestamp(data["authenticated_at"], now.tzinfo),
+        issued_at=now,
+        access_hash=token_hash(access_token),
+        access_expires_at=now + tokens.access_token_lifetime,
+        refresh_hash=token_hash(refresh_token),
+        refresh_expires_at=now + tokens.refresh_token_lifetime,
+    )
+    store.issue_grant(grant, now, code=code)
+    return _token_response(access_token, refresh_token, grant, scenario)
+
+
+def refresh(
+    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+) -> dict:
+    """grant_type=refresh_token: new access token, same refresh token, old access token dead."""
+    refresh_token = _require(form, "refresh_token")
+    grant = store.grant_by_refresh_token(refresh_token)
+    if grant is None or grant.client_id != tpp.client_id or grant.bank != bank:
+        raise OAuthError("invalid_grant", "unknown refresh token")
+    if grant.revoked_at is not None:
+        raise OAuthError("invalid_grant", f"refresh token revoked ({grant.revoked_reason})")
+    if now - grant.authenticated_at >= scenario.settings.tokens.reauthentication_after:
+        raise OAuthError(
+            "invalid_grant",
+            "the PSU's last strong authentication is too old: redirect the PSU to /authorize again",
+        )
+    if now >= grant.refresh_expires_at:
+        raise OAuthError("invalid_grant", "refresh token expired: redirect the PSU to /authorize again")
+    if form.get("scope") not in (None, grant.scope):
+        raise OAuthError("invalid_scope", f"this refresh token only grants the scope '{grant.scope}'")
+    access_token = new_secret()
+    if not store.replace_access_token(grant.id, access_token, now + scenario.settings.tokens.access_token_lifetime):
+        raise OAuthError("invalid_grant", "refresh token revoked")
+    return _token_response(access_token, refresh_token, grant, scenario)
+
+
+def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
+    """RFC 7009: revoke the pair behind either token; unknown tokens are not an error."""
+    token = _require(form, "token")
+    hint = form.get("token_type_hint")
+    if hint not in (None, "access_token", "refresh_token"):
+        raise OAuthError("unsupported_token_type", f"token_type_hint '{hint}' is not supported")
+    lookups = [store.grant_by_access_token, store.grant_by_refresh_token]
+    if hint == "refresh_token":
+        lookups.reverse()
+    grant = next((g for g in (lookup(token) for lookup in lookups) if g is not None), None)
+    if grant is None or grant.bank != bank:
+        return
+    if grant.client_id != tpp.client_id:
+        raise OAuthError("unauthorized_client", "this token was not issued to this client")
+    store.revoke_grants(now, "revoked by the TPP", grant_id=grant.id)
+
+
+def bearer_grant(
+    store: SqliteStore, now: datetime, bank: str, authorization: Optional[str], version: ApiVersion
+) -> Grant:
+    """The live pair behind an API call's ``Authorization: Bearer`` (RFC 6750 errors)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if not authorization:
+        raise _unauthorized("Authorization header is missing: send 'Authorization: Bearer <access_token>'", None)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <access_token>'", "invalid_request")
+    grant = store.grant_by_access_token(token.strip())
+    if grant is None or grant.bank != bank:
+        raise _unauthorized("access token unknown at this establishment", "invalid_token")
+    if grant.revoked_at is not None:
+        raise _unauthorized(f"access token revoked ({grant.revoked_reason})", "invalid_token")
+    if now >= grant.access_expires_at:
+        raise _unauthorized("access token expired: use the refresh token at /token", "invalid_token")
+    if grant.scope != version.scope:
+        raise ApiError(
+            403,
+            f"token scope '{grant.scope}' does not give access to {version.prefix}; it needs '{version.scope}'",
+            {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{version.scope}"'},
+        )
+    return grant
+
+
+def _unauthorized(message: str, error: Optional[str]) -> ApiError:
+    challenge = 'Bearer realm="mock-aspsp"' + (f', error="{error}"' if error else "")
+    return ApiError(401, message, {"WWW-Authenticate": challenge})

@@ -1,0 +1,409 @@
+"""Scenario files: YAML worlds turned into frozen dataclasses.
+
+A scenario is read-only data loaded at start (or swapped whole by the admin
+API). A bad file is refused with every problem at once, each with the file,
+line, path inside the document and the reason, so a user fixes it in one go.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from .clock import parse_duration
+from .iban import is_valid_iban, with_check_digits
+from .resources import schemas_dir
+
+ELIGIBLE_SEGMENTS = ("individual", "professional")
+_DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after")
+
+
+@dataclass(frozen=True)
+class Bank:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Account:
+    iban: str
+    bank: str
+    psu: str
+    name: str
+    currency: str
+    balance: Decimal
+    overdraft: Decimal
+    status: str
+    segment: str
+
+
+@dataclass(frozen=True)
+class Psu:
+    login: str
+    password: str
+    otp: str
+    name: str
+    bank: str
+    segment: str
+    sca: str
+    consent_iban: str
+    accounts: tuple[Account, ...]
+
+
+@dataclass(frozen=True)
+class Tpp:
+    client_id: str
+    name: str
+    roles: frozenset[str]
+    redirect_uris: tuple[str, ...]
+    status: str
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    access_token_lifetime: timedelta = timedelta(hours=1)
+    refresh_token_lifetime: timedelta = timedelta(days=180)
+    authorization_code_lifetime: timedelta = timedelta(minutes=5)
+    reauthentication_after: timedelta = timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class ScaSettings:
+    identification_timeout: timedelta = timedelta(minutes=5)
+    authentication_timeout: timedelta = timedelta(minutes=5)
+    consent_timeout: timedelta = timedelta(minutes=5)
+    otp_attempts: int = 3
+    timeout_error: str = "access_denied"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tokens: TokenSettings = TokenSettings()
+    sca: ScaSettings = ScaSettings()
+    ineligible_accounts: str = "error"
+    journal_size: int = 10_000
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One world; look-ups go through the indexes built once at load time."""
+
+    name: str
+    description: str
+    source: str
+    settings: Settings
+    banks: tuple[Bank, ...]
+    default_bank: str
+    psus: tuple[Psu, ...]
+    tpps: tuple[Tpp, ...]
+    _banks: dict = field(repr=False, compare=False, default_factory=dict)
+    _psus: dict = field(repr=False, compare=False, default_factory=dict)
+    _accounts: dict = field(repr=False, compare=False, default_factory=dict)
+    _tpps: dict = field(repr=False, compare=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._banks.update((b.code, b) for b in self.banks)
+        self._psus.update(((p.bank, p.login), p) for p in self.psus)
+        self._accounts.update(((a.bank, a.iban), a) for p in self.psus for a in p.accounts)
+        self._tpps.update((t.client_id, t) for t in self.tpps)
+
+    def bank(self, code: str) -> Optional[Bank]:
+        return self._banks.get(code)
+
+    def psu(self, bank: str, login: str) -> Optional[Psu]:
+        return self._psus.get((bank, login))
+
+    def account(self, bank: str, iban: str) -> Optional[Account]:
+        return self._accounts.get((bank, iban))
+
+    def tpp(self, client_id: str) -> Optional[Tpp]:
+        return self._tpps.get(client_id)
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    line: Optional[int]
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.path or '(document)'}: {self.reason}"
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be loaded; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# -- YAML with line numbers -------------------------------------------------
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _line_of(node: Optional[yaml.Node], path: Iterable[Any]) -> Optional[int]:
+    """Follow a JSON path through the composed YAML nodes to report a line number."""
+    if node is None:
+        return None
+    line = node.start_mark.line + 1
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == step]
+            if not match:
+                break
+            key, node = match[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _path_text(path: Iterable[Any]) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    return text
+
+
+@lru_cache(maxsize=1)
+def _schema_validator() -> Draft202012Validator:
+    """Compiled once per process; the schema file never changes while running."""
+    schema = json.loads((schemas_dir() / "scenario.schema.json").read_text())
+    return Draft202012Validator(schema)
+
+
+# -- loading -----------------------------------------------------------------
+def read_scenario(path: str | Path) -> tuple[Scenario, str]:
+    """Load a scenario file; returns it with its text, which the store keeps for other workers."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([Problem(str(path), None, "", f"cannot read the file: {error}")]) from None
+    return parse_scenario(text, str(path)), text
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Parse, validate against the scenario schema, check cross-references, build."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        document = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = getattr(error, "problem", None) or str(error)
+        raise ScenarioError(
+            [Problem(source, mark.line + 1 if mark else None, "", f"not valid YAML: {reason}")]
+        ) from None
+    if not isinstance(document, dict):
+        raise ScenarioError([Problem(source, 1, "", "a scenario is a mapping with at least 'banks' and 'tpps'")])
+    # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes.
+    document = json.loads(json.dumps(document, default=str))
+    errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [
+        Problem(source, _line_of(node, e.absolute_path), _path_text(e.absolute_path), e.message) for e in errors
+    ]
+    if not problems:
+        problems = _reference_problems(document, source, node)
+    if problems:
+        raise ScenarioError(problems)
+    return _build(document, source)
+
+
+def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem]:
+    """Rules a schema cannot say: uniqueness, references between parts, IBAN check digits."""
+    problems: list[Problem] = []
+
+    def problem(path: list, reason: str) -> None:
+        problems.append(Problem(source, _line_of(node, path), _path_text(path), reason))
+
+    codes: dict[str, int] = {}
+    for i, bank in enumerate(doc["banks"]):
+        if bank["code"] in codes:
+            problem(["banks", i, "code"], f"bank code {bank['code']} is already used by banks[{codes[bank['code']]}]")
+        codes.setdefault(bank["code"], i)
+    defaults = [i for i, b in enumerate(doc["banks"]) if b.get("default")]
+    if len(defaults) > 1:
+        problem(["banks", defaults[1], "default"], "only one bank can be the default")
+
+    logins: set = set()
+    ibans: set = set()
+    for i, psu in enumerate(doc.get("psus", [])):
+        bank = psu.get("bank")
+        if bank is not None and bank not in codes:
+            problem(["psus", i, "bank"], f"no bank with code {bank} in 'banks'")
+        key = (bank, psu["login"])
+        if key in logins:
+            problem(["psus", i, "login"], f"login {psu['login']!r} is already used at this bank")
+        logins.add(key)
+        own = [a["iban"] for a in psu["accounts"]]
+        for j, account in enumerate(psu["accounts"]):
+            iban = account["iban"]
+            if not is_valid_iban(iban):
+                problem(["psus", i, "accounts", j, "iban"], f"{iban} fails the IBAN mod-97 check")
+            if (bank, iban) in ibans:
+                problem(["psus", i, "accounts", j, "iban"], f"{iban} is already held by another account")
+            ibans.add((bank, iban))
+        if "consent_iban" in psu and psu["consent_iban"] not in own:
+            problem(["psus", i, "consent_iban"], f"{psu['consent_iban']} is not one of this PSU's accounts")
+
+    client_ids: set = set()
+    for i, tpp in enumerate(doc["tpps"]):
+        if tpp["client_id"] in client_ids:
+            problem(["tpps", i, "client_id"], f"client_id {tpp['client_id']} is already used by another TPP")
+        client_ids.add(tpp["client_id"])
+
+    generate = doc.get("generate")
+    if generate and generate.get("bank") is not None and generate["bank"] not in codes:
+        problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
+    return problems
+
+
+def _settings(raw: dict) -> Settings:
+    def durations(section: dict, cls: type) -> Any:
+        values = {k: (parse_duration(v) if k.endswith(_DURATION_SUFFIXES) else v) for k, v in section.items()}
+        return cls(**values)
+
+    return Settings(
+        tokens=durations(raw.get("tokens", {}), TokenSettings),
+        sca=durations(raw.get("sca", {}), ScaSettings),
+        **{k: raw[k] for k in ("ineligible_accounts", "journal_size") if k in raw},
+    )
+
+
+def _account(raw: dict, bank: str, psu: str, segment: str) -> Account:
+    return Account(
+        iban=raw["iban"],
+        bank=bank,
+        psu=psu,
+        name=raw.get("name", "Compte de dépôt"),
+        currency=raw.get("currency", "EUR"),
+        balance=Decimal(str(raw["balance"])),
+        overdraft=Decimal(str(raw.get("overdraft", "0"))),
+        status=raw.get("status", "active"),
+        segment=segment,
+    )
+
+
+def _psu(raw: dict, default_bank: str) -> Psu:
+    bank = raw.get("bank", default_bank)
+    segment = raw.get("segment", "individual")
+    accounts = tuple(_account(a, bank, raw["login"], segment) for a in raw["accounts"])
+    return Psu(
+        login=raw["login"],
+        password=raw["password"],
+        otp=raw["otp"],
+        name=raw.get("name", raw["login"]),
+        bank=bank,
+        segment=segment,
+        sca=raw.get("sca", "interactive"),
+        consent_iban=raw.get("consent_iban", accounts[0].iban),
+        accounts=accounts,
+    )
+
+
+def _build(doc: dict, source: str) -> Scenario:
+    banks = tuple(Bank(b["code"], b["name"]) for b in doc["banks"])
+    default_bank = next((b["code"] for b in doc["banks"] if b.get("default")), banks[0].code)
+    psus = [_psu(p, default_bank) for p in doc.get("psus", [])]
+    if "generate" in doc:
+        psus.extend(generate_psus(doc["generate"], default_bank))
+    tpps = tuple(
+        Tpp(
+            client_id=t["client_id"],
+            name=t["name"],
+            roles=frozenset(t.get("roles", ["PSP_IC"])),
+            redirect_uris=tuple(t["redirect_uris"]),
+            status=t.get("status", "active"),
+        )
+        for t in doc["tpps"]
+    )
+    return Scenario(
+        name=doc.get("name", Path(source).stem),
+        description=doc.get("description", ""),
+        source=source,
+        settings=_settings(doc.get("settings", {})),
+        banks=banks,
+        default_bank=default_bank,
+        psus=tuple(psus),
+        tpps=tpps,
+    )
+
+
+# -- bulk data ---------------------------------------------------------------
+def french_iban(bank: str, branch: str, number: str) -> str:
+    """A French IBAN: bank + branch + 11-digit account + RIB key, then mod-97 check digits."""
+    rib_key = 97 - (89 * int(bank) + 15 * int(branch) + 3 * int(number)) % 97
+    return with_check_digits("FR", f"{bank}{branch}{number}{rib_key:02d}")
+
+
+def generate_psus(spec: dict, default_bank: str) -> list[Psu]:
+    """Reproducible bulk PSUs (same seed, same world) with valid French IBANs."""
+    from faker import Faker  # imported here: only scenarios asking for bulk data pay its start-up
+
+    seed = spec.get("seed", 0)
+    fake = Faker("fr_FR")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    bank = spec.get("bank", default_bank)
+    psus = []
+    for n in range(spec["psus"]):
+        login = f"psu{n + 1:06d}"
+        segment = "individual" if rng.random() < 0.8 else "professional"
+        accounts = tuple(
+            Account(
+                iban=french_iban(bank, f"{rng.randrange(100000):05d}", f"{rng.randrange(10**11):011d}"),
+                bank=bank,
+                psu=login,
+                name="Compte courant" if segment == "professional" else "Compte de dépôt",
+                currency="EUR",
+                balance=Decimal(rng.randrange(-50000, 500000)) / 100,
+                overdraft=Decimal(rng.choice((0, 0, 200, 500, 1000))),
+                status="active",
+                segment=segment,
+            )
+            for _ in range(spec.get("accounts_per_psu", 2))
+        )
+        psus.append(
+            Psu(
+                login=login,
+                password=spec.get("password", "password"),
+                otp=spec.get("otp", "123456"),
+                name=fake.name(),
+                bank=bank,
+                segment=segment,
+                sca=spec.get("sca", "approve"),
+                consent_iban=accounts[0].iban,
+                accounts=accounts,
+            )
+        )
+    return psus

@@ -1,0 +1,128 @@
+"""``POST /stet/psd2/{version}/funds-confirmations`` (and the sandbox alias ``/{version}/...``).
+
+Checks run in the order a bank's gateway applies them: establishment,
+content negotiation, bearer token and scope, TPP registry, headers, body
+(JSON, then the version's STET schema, then the bank's own rules: IBAN only,
+consented account, eligibility). The decision itself is ``coverage.covers``.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from flask import Blueprint, Response, g, request
+
+from ..coverage import covers, current_account, ineligibility
+from ..errors import ApiError
+from ..iban import is_valid_iban
+from ..oauth.tokens import bearer_grant
+from ..scenario import Scenario
+from ..validation import schema_set
+from ..web import requested_bank, sandbox, snapshot
+from .versions import ApiVersion, version_for
+
+blueprint = Blueprint("stet", __name__)
+
+HAL_JSON = "application/hal+json; charset=utf-8"
+REQUEST_ID_MAX = 70
+REQUEST_DEFINITION = "PaymentCoverageRequestResource"
+
+
+def _version(prefix: str) -> ApiVersion:
+    version = version_for(prefix)
+    if version is None:
+        raise ApiError(404, f"no API version {prefix}; this bank serves v1, v1.4.2 and v1.6.2")
+    return version
+
+
+def _bank(scenario: Scenario) -> str:
+    bank, asked = requested_bank(scenario)
+    if bank is None:
+        raise ApiError(404, f"no bank with code {asked} is served here")
+    return bank
+
+
+def _check_accept() -> None:
+    if "Accept" in request.headers and not request.accept_mimetypes.best_match(
+        ["application/hal+json", "application/json"]
+    ):
+        raise ApiError(406, "Accept must allow application/hal+json or application/json")
+
+
+def _request_id() -> str:
+    request_id = request.headers.get("X-Request-ID", "")
+    if not request_id:
+        raise ApiError(400, "X-Request-ID header is missing")
+    if len(request_id) > REQUEST_ID_MAX:
+        raise ApiError(400, f"X-Request-ID header is longer than {REQUEST_ID_MAX} characters")
+    return request_id
+
+
+def _body(version: ApiVersion) -> dict:
+    if request.mimetype != "application/json":
+        raise ApiError(415, "Content-Type must be application/json")
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "body: not valid JSON") from None
+    problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
+    if problem:
+        g.validation_errors = schema_set(version.schema_file).errors(REQUEST_DEFINITION, body)
+        raise ApiError(400, problem)
+    return body
+
+
+def _amount(body: dict) -> Decimal:
+    amount = Decimal(str(body["instructedAmount"]["amount"]))
+    if amount <= 0:
+        raise ApiError(400, "instructedAmount.amount: must be greater than zero")
+    return amount
+
+
+def _iban(body: dict) -> str:
+    account_id = body["accountId"]
+    if "iban" not in account_id:
+        raise ApiError(
+            400, "accountId.iban: is required; this bank identifies accounts by IBAN only, not by card or 'other'"
+        )
+    iban = account_id["iban"]
+    if not is_valid_iban(iban):
+        raise ApiError(400, "accountId.iban: check digits are wrong (ISO 13616 mod-97)")
+    return iban
+
+
+def _link(path: str) -> dict:
+    """``_links.self`` as the portal's example shows it: the resource path, no leading slash."""
+    return {"self": {"href": path.lstrip("/")}}
+
+
+@blueprint.post("/stet/psd2/<prefix>/funds-confirmations")
+@blueprint.post("/<prefix>/funds-confirmations")
+def funds_confirmations(prefix: str) -> Response:
+    version = _version(prefix)
+    now, scenario = snapshot().now, snapshot().scenario
+    bank = _bank(scenario)
+    _check_accept()
+    grant = bearer_grant(sandbox().store, now, bank, request.headers.get("Authorization"), version)
+    g.client_id = grant.client_id
+    tpp = scenario.tpp(grant.client_id)
+    if tpp is None or tpp.status != "active":
+        raise ApiError(403, "the TPP's profile is revoked at this bank")
+    if "PSP_IC" not in tpp.roles:
+        raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
+    _request_id()
+    body = _body(version)
+    iban = _iban(body)
+    amount = _amount(body)
+    if iban != grant.iban:
+        raise ApiError(403, "accountId.iban: the PSU did not consent to funds checks on this account")
+    account = scenario.account(bank, iban)
+    if account is None:
+        raise ApiError(403, "accountId.iban: this account is closed at this bank")
+    account = current_account(account, sandbox().store.account_changes(bank, iban))
+    reason = ineligibility(account)
+    if reason and scenario.settings.ineligible_accounts == "error":
+        raise ApiError(403, f"accountId.iban: {reason}")
+    result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
+    payload = {"request": body, "result": result, "_links": _link(request.path)}
+    return Response(json.dumps(payload), 200, content_type=HAL_JSON)

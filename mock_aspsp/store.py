@@ -1,0 +1,346 @@
+"""All mutable state of the sandbox, behind one small interface.
+
+The scenario (banks, PSUs, accounts, TPPs) is read-only data; everything that
+changes while the mock runs lives here: the clock offset, the current scenario
+text, SCA journeys, authorization codes, token pairs ("grants"), runtime
+account changes and the request journal. The default implementation is one
+SQLite file in WAL mode, so every gunicorn worker of a server shares it.
+Tokens and codes are stored as SHA-256 hashes only.
+
+Rules that must hold under concurrency (a code is redeemed once, one pair per
+PSU / TPP) are written as single conditional statements or ``BEGIN
+IMMEDIATE`` transactions, never as a read followed by a write.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta, timezone
+from typing import Iterator, Optional
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journeys (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (
+    code_hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL,
+    redeemed_at REAL, replayed_at REAL, grant_id TEXT);
+CREATE TABLE IF NOT EXISTS grants (
+    id TEXT PRIMARY KEY, bank TEXT NOT NULL, psu TEXT NOT NULL, client_id TEXT NOT NULL,
+    scope TEXT NOT NULL, iban TEXT NOT NULL, authenticated_at REAL NOT NULL,
+    issued_at REAL NOT NULL, access_hash TEXT NOT NULL, access_expires_at REAL NOT NULL,
+    refresh_hash TEXT NOT NULL, refresh_expires_at REAL NOT NULL,
+    revoked_at REAL, revoked_reason TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS grants_access ON grants (access_hash);
+CREATE UNIQUE INDEX IF NOT EXISTS grants_refresh ON grants (refresh_hash);
+CREATE INDEX IF NOT EXISTS grants_triplet ON grants (bank, psu, client_id) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS accounts (
+    bank TEXT NOT NULL, iban TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (bank, iban));
+CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+"""
+
+# Tables emptied by a reset; ``meta`` keeps the current scenario.
+STATE_TABLES = ("journeys", "codes", "grants", "accounts", "journal")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _ts(instant: datetime) -> float:
+    return instant.timestamp()
+
+
+def _dt(value: Optional[float]) -> Optional[datetime]:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One (access token, refresh token) pair and the consent behind it."""
+
+    id: str
+    bank: str
+    psu: str
+    client_id: str
+    scope: str
+    iban: str
+    authenticated_at: datetime
+    issued_at: datetime
+    access_hash: str
+    access_expires_at: datetime
+    refresh_hash: str
+    refresh_expires_at: datetime
+    revoked_at: Optional[datetime] = None
+    revoked_reason: Optional[str] = None
+
+
+_GRANT_COLUMNS = [f.name for f in fields(Grant)]
+_GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
+
+
+def _grant_from_row(row: sqlite3.Row) -> Grant:
+    return Grant(**{k: (_dt(row[k]) if k in _GRANT_TIMES else row[k]) for k in _GRANT_COLUMNS})
+
+
+@dataclass(frozen=True)
+class CodeRecord:
+    """An authorization code as stored: what it grants and whether it was used."""
+
+    data: dict
+    expires_at: datetime
+    redeemed: bool
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What each request needs from shared state before anything else."""
+
+    clock_offset: timedelta
+    scenario_version: int
+
+
+class StoreUnavailable(Exception):
+    """The state backend cannot be reached; the API answers 503."""
+
+
+class SqliteStore:
+    """The embedded default store: one SQLite file shared by all workers."""
+
+    def __init__(self, path: str, journal_limit: int = 10_000):
+        self.path = path
+        self.journal_limit = journal_limit
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)  # executescript manages its own transaction
+
+    # -- plumbing -------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        """One connection per process and thread: SQLite handles must not cross a fork."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            local.db, local.pid = db, os.getpid()
+        return local.db
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection):
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _tx(self) -> "SqliteStore._Tx":
+        try:
+            return self._Tx(self._db())
+        except sqlite3.Error as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def _get_meta(self, db: sqlite3.Connection, key: str) -> Optional[str]:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- shared settings ------------------------------------------------
+    def sync_state(self) -> SyncState:
+        rows = dict(
+            self._db().execute(
+                "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version')"
+            ).fetchall()
+        )
+        return SyncState(
+            clock_offset=timedelta(seconds=float(rows.get("clock_offset", 0))),
+            scenario_version=int(rows.get("scenario_version", 0)),
+        )
+
+    def set_clock_offset(self, offset: timedelta) -> None:
+        with self._tx() as db:
+            self._set_meta(db, "clock_offset", repr(offset.total_seconds()))
+
+    def put_scenario(self, source: str, text: str) -> int:
+        """Store a new, already validated scenario; returns its version."""
+        with self._tx() as db:
+            version = int(self._get_meta(db, "scenario_version") or 0) + 1
+            self._set_meta(db, "scenario_version", str(version))
+            self._set_meta(db, "scenario", json.dumps({"source": source, "text": text}))
+        return version
+
+    def get_scenario(self) -> tuple[int, str, str]:
+        """(version, source, text) of the current scenario."""
+        db = self._db()
+        data = json.loads(self._get_meta(db, "scenario") or '{"source": "", "text": ""}')
+        return int(self._get_meta(db, "scenario_version") or 0), data["source"], data["text"]
+
+    def reset(self) -> None:
+        """Back to the scenario's initial state: no tokens, journeys, changes or journal; real time."""
+        with self._tx() as db:
+            for table in STATE_TABLES:
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM meta WHERE key = 'clock_offset'")
+
+    # -- SCA journeys ---------------------------------------------------
+    def put_journey(self, journey_id: str, data: dict) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO journeys (id, data) VALUES (?, ?)", (journey_id, json.dumps(data)))
+
+    def get_journey(self, journey_id: str) -> Optional[dict]:
+        row = self._db().execute("SELECT data FROM journeys WHERE id = ?", (journey_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    # -- authorization codes --------------------------------------------
+    def put_code(self, code: str, data: dict, expires_at: datetime) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO codes (code_hash, data, expires_at) VALUES (?, ?, ?)",
+                (token_hash(code), json.dumps(data), _ts(expires_at)),
+            )
+
+    def code(self, code: str) -> Optional[CodeRecord]:
+        row = self._db().execute(
+            "SELECT data, expires_at, redeemed_at FROM codes WHERE code_hash = ?", (token_hash(code),)
+        ).fetchone()
+        if row is None:
+            return None
+        return CodeRecord(json.loads(row["data"]), _dt(row["expires_at"]), row["redeemed_at"] is not None)
+
+    def redeem_code(self, code: str, now: datetime) -> bool:
+        """Mark a code used; True for exactly one caller however many race."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE codes SET redeemed_at = ? WHERE code_hash = ? AND redeemed_at IS NULL",
+                (_ts(now), token_hash(code)),
+            )
+            if cursor.rowcount == 1:
+                return True
+            db.execute("UPDATE codes SET replayed_at = ? WHERE code_hash = ?", (_ts(now), token_hash(code)))
+            return False
+
+    def revoke_code_grant(self, code: str, now: datetime) -> list[str]:
+        """A replayed code: revoke the pair it produced (RFC 6749 §4.1.2)."""
+        row = self._db().execute("SELECT grant_id FROM codes WHERE code_hash = ?", (token_hash(code),)).fetchone()
+        if row is None or row[0] is None:
+            return []
+        return self.revoke_grants(now, "authorization code replayed", grant_id=row[0])
+
+    # -- token pairs ----------------------------------------------------
+    def issue_grant(self, grant: Grant, now: datetime, code: Optional[str] = None) -> list[str]:
+        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank.
+
+        Returns the ids of the pairs it revoked.
+        """
+        with self._tx() as db:
+            replaced = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM grants WHERE bank = ? AND psu = ? AND client_id = ? AND revoked_at IS NULL",
+                    (grant.bank, grant.psu, grant.client_id),
+                )
+            ]
+            db.executemany(
+                "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
+                [(_ts(now), "replaced by a new token pair", gid) for gid in replaced],
+            )
+            values = [(_ts(v) if k in _GRANT_TIMES and v is not None else v) for k, v in asdict(grant).items()]
+            db.execute(
+                f"INSERT INTO grants ({', '.join(_GRANT_COLUMNS)}) VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
+            if code is not None:
+                db.execute("UPDATE codes SET grant_id = ? WHERE code_hash = ?", (grant.id, token_hash(code)))
+                # A replay that raced this exchange came before the pair existed: revoke it now.
+                db.execute(
+                    "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND EXISTS "
+                    "(SELECT 1 FROM codes WHERE code_hash = ? AND replayed_at IS NOT NULL)",
+                    (_ts(now), "authorization code replayed", grant.id, token_hash(code)),
+                )
+            return replaced
+
+    def grant_by_access_token(self, token: str) -> Optional[Grant]:
+        row = self._db().execute("SELECT * FROM grants WHERE access_hash = ?", (token_hash(token),)).fetchone()
+        return None if row is None else _grant_from_row(row)
+
+    def grant_by_refresh_token(self, token: str) -> Optional[Grant]:
+        row = self._db().execute("SELECT * FROM grants WHERE refresh_hash = ?", (token_hash(token),)).fetchone()
+        return None if row is None else _grant_from_row(row)
+
+    def grant(self, grant_id: str) -> Optional[Grant]:
+        row = self._db().execute("SELECT * FROM grants WHERE id = ?", (grant_id,)).fetchone()
+        return None if row is None else _grant_from_row(row)
+
+    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
+        """Give a live pair a new access token; the old one dies with the overwrite."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE grants SET access_hash = ?, access_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (token_hash(access_token), _ts(expires_at), grant_id),
+            )
+            return cursor.rowcount == 1
+
+    def revoke_grants(
+        self,
+        now: datetime,
+        reason: str,
+        *,
+        grant_id: Optional[str] = None,
+        bank: Optional[str] = None,
+        psu: Optional[str] = None,
+        client_id: Optional[str] = None,
+    ) -> list[str]:
+        """Revoke every live pair matching all given criteria; returns their ids."""
+        criteria = {"id": grant_id, "bank": bank, "psu": psu, "client_id": client_id}
+        where = " AND ".join([f"{k} = ?" for k, v in criteria.items() if v is not None] + ["revoked_at IS NULL"])
+        params = [v for v in criteria.values() if v is not None]
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute(f"SELECT id FROM grants WHERE {where}", params)]
+            db.executemany(
+                "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
+                [(_ts(now), reason, gid) for gid in ids],
+            )
+            return ids
+
+    def grants(self) -> Iterator[Grant]:
+        for row in self._db().execute("SELECT * FROM grants ORDER BY issued_at"):
+            yield _grant_from_row(row)
+
+    # -- runtime account changes ----------------------------------------
+    def patch_account(self, bank: str, iban: str, changes: dict) -> dict:
+        """Merge changes (balance, overdraft, status) into earlier ones; returns the merged set."""
+        with self._tx() as db:
+            row = db.execute("SELECT changes FROM accounts WHERE bank = ? AND iban = ?", (bank, iban)).fetchone()
+            merged = {**(json.loads(row[0]) if row else {}), **changes}
+            db.execute(
+                "INSERT OR REPLACE INTO accounts (bank, iban, changes) VALUES (?, ?, ?)",
+                (bank, iban, json.dumps(merged)),
+            )
+            return merged
+
+    def account_changes(self, bank: str, iban: str) -> dict:
+        row = self._db().execute("SELECT changes FROM accounts WHERE bank = ? AND iban = ?", (bank, iban)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    # -- request journal ------------------------------------------------
+    def record(self, entry: dict) -> None:
+        """Append to the journal, dropping the oldest entries past the limit."""
+        with self._tx() as db:
+            cursor = db.execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
+            db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
+
+    def journal(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self._db().execute("SELECT data FROM journal ORDER BY id")]
+
+    def clear_journal(self) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM journal")

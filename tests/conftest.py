@@ -1,0 +1,147 @@
+"""Shared fixtures: an app on a fixed clock, its test client, and a TPP that drives the journey.
+
+Tests never sleep: they move the mock's clock (``advance``) as QA would.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from mock_aspsp.app import create_app
+from mock_aspsp.clock import Clock
+from mock_aspsp.config import Config
+from mock_aspsp.resources import default_scenario, scenarios_dir
+
+START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+CLIENT_ID = "PSDFR-ACPR-12345"
+REDIRECT_URI = "https://tpp.example.com/callback"
+PORTAL_IBAN = "YY13RDHN98392489481620896668799742"
+
+
+def portal_body(amount="12345", iban=PORTAL_IBAN, **changes):
+    """The portal's example request, optionally changed."""
+    body = {
+        "paymentCoverageRequestId": "MyCoverage123456",
+        "instructedAmount": {"currency": "EUR", "amount": amount},
+        "accountId": {"iban": iban},
+    }
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+def scenario_path():
+    return default_scenario()
+
+
+@pytest.fixture
+def app(tmp_path, scenario_path):
+    return create_app(Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3"), Clock(real=lambda: START))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["mock_aspsp"].store
+
+
+@pytest.fixture
+def advance(store):
+    """Move the mock's clock forward, as ``POST /__admin/clock {"advance": ...}`` does."""
+    moved = timedelta()
+
+    def move(delta: timedelta) -> None:
+        nonlocal moved
+        moved += delta
+        store.set_clock_offset(moved)
+
+    return move
+
+
+def shipped_scenario(name: str) -> Path:
+    return scenarios_dir() / f"{name}.yaml"
+
+
+class TppDriver:
+    """What a TPP's integration does, step by step, through the Flask test client."""
+
+    def __init__(self, client, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI):
+        self.client = client
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+
+    def authorize_url(self, scope="cbpii", state="state-123", **extra):
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": scope,
+            "state": state,
+            **extra,
+        }
+        return "/authorize?" + urlencode(params)
+
+    def start(self, scope="cbpii", state="state-123", host="localhost", **extra):
+        """GET /authorize; returns the response (a redirect to the bank's pages or to the TPP)."""
+        return self.client.get(self.authorize_url(scope, state, **extra), base_url=f"http://{host}")
+
+    def page(self, location, host="localhost"):
+        response = self.client.get(location, base_url=f"http://{host}")
+        match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+        return response, (match.group(1) if match else None)
+
+    def post_step(self, location, step, host="localhost", **fields):
+        _, csrf = self.page(location, host)
+        return self.client.post(location, data={"csrf_token": csrf, "step": step, **fields}, base_url=f"http://{host}")
+
+    def journey(self, login="alice", password="alice-password", otp="123456", iban=PORTAL_IBAN,
+                scope="cbpii", state="state-123", host="localhost"):
+        """The whole interactive journey; returns the final redirect's query parameters."""
+        location = self.start(scope, state, host).headers["Location"]
+        self.post_step(location, "identify", host, login=login, password=password, action="continue")
+        self.post_step(location, "authenticate", host, otp=otp, action="continue")
+        final = self.post_step(location, "consent", host, iban=iban, action="approve")
+        return callback_params(final)
+
+    def token(self, host="localhost", **form):
+        return self.client.post("/token", data={"client_id": self.client_id, **form}, base_url=f"http://{host}")
+
+    def exchange(self, code, host="localhost", **extra):
+        return self.token(host, grant_type="authorization_code", code=code, redirect_uri=self.redirect_uri, **extra)
+
+    def tokens(self, host="localhost", **journey):
+        response = self.exchange(self.journey(host=host, **journey)["code"], host)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def refresh(self, refresh_token, host="localhost"):
+        return self.token(host, grant_type="refresh_token", refresh_token=refresh_token)
+
+    def confirm(self, access_token, body=None, version="v1.4.2", host="localhost", prefix="/stet/psd2",
+                request_id="req-1", **headers):
+        all_headers = {"Authorization": f"Bearer {access_token}", "X-Request-ID": request_id, **headers}
+        return self.client.post(
+            f"{prefix}/{version}/funds-confirmations",
+            json=portal_body() if body is None else body,
+            headers={k: v for k, v in all_headers.items() if v is not None},
+            base_url=f"http://{host}",
+        )
+
+
+def callback_params(response) -> dict:
+    """The query of a redirect to the TPP, one value per name."""
+    assert response.status_code in (302, 303), response.get_data(as_text=True)
+    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+
+
+@pytest.fixture
+def tpp(client):
+    return TppDriver(client)
