@@ -1,19 +1,29 @@
-# Quick start: `make serve` (set up, then serve the default scenario on :8080)
-#              `make test`  (set up, then run the whole test suite against the installed package)
+# Quick start on a fresh machine (needs python3 with venv, and make):
+#   make serve   set up, then serve the default scenario on http://127.0.0.1:8080
+#   make test    set up, then run the whole test suite against the installed package
+# The Dockerfile runs the same `make install` and then `mock-aspsp serve`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+SOURCES := setup.cfg pyproject.toml $(shell find mock_aspsp schemas scenarios -type f ! -name '*.pyc' 2>/dev/null)
 
 .PHONY: install install-test serve test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet .
+# Non-editable on purpose: what runs is what `pip install .` ships (schemas and scenarios included).
+$(VENV)/.installed: $(BIN)/python $(SOURCES)
+	$(BIN)/pip install --quiet --disable-pip-version-check .
+	touch $@
 
-install-test: $(BIN)/python
-	$(BIN)/pip install --quiet ".[test]"
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
 
 serve: install
 	$(BIN)/mock-aspsp serve $(ARGS)

@@ -11,6 +11,7 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import journal
 from .clock import Clock, isoformat
 from .config import Config
 from .errors import ApiError, OAuthError, PageError, error_model
@@ -34,6 +35,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.json.sort_keys = False
     app.extensions["mock_aspsp"] = Sandbox(store, scenario, text, clock)
 
+    from .admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
@@ -41,9 +43,12 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.register_blueprint(authorize)
     app.register_blueprint(oauth)
     app.register_blueprint(funds)
+    app.register_blueprint(__import__("mock_aspsp.stet.openapi", fromlist=["blueprint"]).blueprint)
+    app.register_blueprint(admin)
 
     app.before_request(_take_snapshot)
     app.after_request(_echo_request_id)
+    app.after_request(journal.record)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(OAuthError, _oauth_error)
     app.register_error_handler(PageError, _page_error)

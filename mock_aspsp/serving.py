@@ -43,5 +43,8 @@ def serve(app: Flask, host: str, port: int, workers: int) -> None:
             "access_log_format": ACCESS_LOG_FORMAT,
             "graceful_timeout": 10,
             "timeout": 60,
+            # No runtime control socket: several sandboxes share a machine in CI, and the
+            # container's user has no home directory to put it in.
+            "control_socket_disable": True,
         },
     ).run()

@@ -145,3 +145,12 @@ def callback_params(response) -> dict:
 @pytest.fixture
 def tpp(client):
     return TppDriver(client)
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A real ``mock-aspsp serve`` (two workers) on a free port, stopped by SIGTERM afterwards."""
+    from served_process import served_process
+
+    with served_process(tmp_path) as server:
+        yield server

@@ -1,0 +1,229 @@
+"""The admin API under ``/__admin``: how QA and CI drive the sandbox.
+
+Every change goes through the store, so it reaches every worker (and, with a
+shared store, every replica) on its next request. When ``MOCK_ASPSP_ADMIN_TOKEN``
+is set, each call must carry it as a bearer token.
+"""
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from .clock import format_duration, isoformat, parse_duration, parse_instant
+from .errors import ApiError
+from .scenario import Scenario, ScenarioError
+from .store import Grant
+from .web import sandbox, snapshot
+
+blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
+
+ACCOUNT_STATUSES = ("active", "blocked", "custody")
+
+
+@blueprint.before_request
+def _authorize_admin() -> None:
+    """Health stays open so container probes need no secret; everything else needs the token."""
+    expected = current_app.config["MOCK_ASPSP"].admin_token
+    if expected is None or request.endpoint == "admin.health":
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ApiError(401, "admin API: send 'Authorization: Bearer <MOCK_ASPSP_ADMIN_TOKEN>'",
+                       {"WWW-Authenticate": 'Bearer realm="mock-aspsp admin"'})
+
+
+def _json_object() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _summary(scenario: Scenario) -> dict:
+    return {
+        "name": scenario.name,
+        "source": scenario.source,
+        "banks": [{"code": b.code, "name": b.name, "default": b.code == scenario.default_bank} for b in scenario.banks],
+        "psus": len(scenario.psus),
+        "accounts": sum(len(p.accounts) for p in scenario.psus),
+        "tpps": [{"client_id": t.client_id, "name": t.name, "status": t.status} for t in scenario.tpps],
+    }
+
+
+@blueprint.get("/health")
+def health() -> Response:
+    return jsonify({"status": "ok", "scenario": snapshot().scenario.name, "time": isoformat(snapshot().now)})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    sandbox().store.reset()
+    return jsonify({"reset": True, "scenario": snapshot().scenario.name})
+
+
+@blueprint.get("/scenario")
+def get_scenario() -> Response:
+    version, _, text = sandbox().store.get_scenario()
+    return jsonify({**_summary(snapshot().scenario), "version": version, "yaml": text})
+
+
+@blueprint.put("/scenario")
+def put_scenario() -> Response:
+    """YAML or JSON body (JSON is YAML); validated whole before anything changes."""
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the scenario must be UTF-8 text (YAML or JSON)") from None
+    try:
+        scenario = sandbox().swap_scenario(text, "PUT /__admin/scenario")
+    except ScenarioError as error:
+        response = jsonify({
+            "status": 422,
+            "error": "Unprocessable Entity",
+            "message": f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",
+            "problems": [str(p) for p in error.problems],
+        })
+        response.status_code = 422
+        return response
+    return jsonify(_summary(scenario))
+
+
+def _clock_state() -> dict:
+    offset = sandbox().store.sync_state().clock_offset
+    sign = "-" if offset < timedelta() else ""
+    return {
+        "now": isoformat(snapshot().now),
+        "real": isoformat(snapshot().now - offset),
+        "offset": sign + format_duration(abs(offset)),
+    }
+
+
+@blueprint.get("/clock")
+def get_clock() -> Response:
+    return jsonify(_clock_state())
+
+
+@blueprint.post("/clock")
+def move_clock() -> Response:
+    body = _json_object()
+    clock, store = sandbox().clock, sandbox().store
+    current = store.sync_state().clock_offset
+    try:
+        if "advance" in body:
+            store.set_clock_offset(current + parse_duration(body["advance"]))
+        elif "set" in body:
+            store.set_clock_offset(clock.offset_to(parse_instant(body["set"])))
+        elif body.get("reset") is True:
+            store.set_clock_offset(timedelta())
+        else:
+            raise ApiError(400, 'send {"advance": "PT1H"}, {"set": "2026-01-31T12:00:00Z"} or {"reset": true}')
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+    g.snapshot = sandbox().snapshot()
+    return jsonify(_clock_state())
+
+
+@blueprint.get("/requests")
+def journal() -> Response:
+    filters = {k: request.args.get(k) for k in ("tpp", "path", "status", "bank") if request.args.get(k)}
+    field = {"tpp": "client_id", "path": "path", "status": "status", "bank": "bank"}
+    entries = [
+        e for e in sandbox().store.journal()
+        if all(str(e.get(field[k])) == v if k != "path" else v in (e.get("path") or "") for k, v in filters.items())
+    ]
+    return jsonify({"count": len(entries), "requests": entries})
+
+
+@blueprint.delete("/requests")
+def clear_journal() -> Response:
+    sandbox().store.clear_journal()
+    return jsonify({"cleared": True})
+
+
+def _account_changes(body: dict) -> dict:
+    unknown = sorted(set(body) - {"balance", "overdraft", "status"})
+    if unknown:
+        raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: balance, overdraft, status")
+    changes: dict[str, Any] = {}
+    for name in ("balance", "overdraft"):
+        if name in body:
+            try:
+                value = Decimal(str(body[name]))
+            except InvalidOperation:
+                raise ApiError(400, f"{name}: must be a decimal amount such as \"125.40\"") from None
+            if not value.is_finite():
+                raise ApiError(400, f"{name}: must be a finite amount")
+            changes[name] = str(value)
+    if "status" in body:
+        if body["status"] not in ACCOUNT_STATUSES:
+            raise ApiError(400, f"status: must be one of {', '.join(ACCOUNT_STATUSES)}")
+        changes["status"] = body["status"]
+    if not changes:
+        raise ApiError(400, "nothing to change: send balance, overdraft and/or status")
+    return changes
+
+
+@blueprint.patch("/accounts/<iban>")
+def patch_account(iban: str) -> Response:
+    scenario = snapshot().scenario
+    bank = request.args.get("bank") or next(
+        (b.code for b in scenario.banks if scenario.account(b.code, iban)), scenario.default_bank
+    )
+    account = scenario.account(bank, iban)
+    if account is None:
+        raise ApiError(404, f"no account {iban} at bank {bank} in the scenario")
+    merged = sandbox().store.patch_account(bank, iban, _account_changes(_json_object()))
+    return jsonify({
+        "bank": bank,
+        "iban": iban,
+        "balance": merged.get("balance", str(account.balance)),
+        "overdraft": merged.get("overdraft", str(account.overdraft)),
+        "status": merged.get("status", account.status),
+    })
+
+
+def _grant_view(grant: Grant, now: datetime) -> dict:
+    if grant.revoked_at is not None:
+        state = "revoked"
+    elif now >= grant.refresh_expires_at:
+        state = "expired"
+    else:
+        state = "active" if now < grant.access_expires_at else "access token expired"
+    return {
+        "id": grant.id[:12],
+        "bank": grant.bank,
+        "psu": grant.psu,
+        "client_id": grant.client_id,
+        "scope": grant.scope,
+        "iban": grant.iban,
+        "state": state,
+        "authenticated_at": isoformat(grant.authenticated_at),
+        "issued_at": isoformat(grant.issued_at),
+        "access_expires_at": isoformat(grant.access_expires_at),
+        "refresh_expires_at": isoformat(grant.refresh_expires_at),
+        "revoked_at": isoformat(grant.revoked_at) if grant.revoked_at else None,
+        "revoked_reason": grant.revoked_reason,
+    }
+
+
+@blueprint.get("/tokens")
+def tokens() -> Response:
+    now = snapshot().now
+    views = [_grant_view(g, now) for g in sandbox().store.grants()]
+    return jsonify({"count": len(views), "tokens": views})
+
+
+@blueprint.post("/tokens/revoke")
+def revoke_tokens() -> Response:
+    """The bank, or the PSU in its online banking, withdraws access."""
+    body = _json_object()
+    criteria: dict[str, Optional[str]] = {k: body.get(k) for k in ("psu", "client_id", "bank")}
+    if not any(criteria.values()):
+        raise ApiError(400, "name at least one of psu, client_id, bank")
+    reason = body.get("reason") or "revoked by the bank"
+    revoked = sandbox().store.revoke_grants(snapshot().now, str(reason), **criteria)
+    return jsonify({"revoked": len(revoked)})

@@ -1,0 +1,41 @@
+"""The request journal: what QA reads back to see what a TPP sent and what it got.
+
+One entry per API, OAuth or page request (the admin API is not journaled),
+kept in the store, bounded by the scenario's ``journal_size``.
+"""
+from __future__ import annotations
+
+from flask import Response, g, request
+
+from .clock import isoformat
+from .establishment import bank_code_from_host
+from .web import sandbox
+
+NOT_JOURNALED = ("/__admin", "/favicon.ico")
+
+
+def _client_id() -> str | None:
+    if g.get("client_id"):
+        return g.client_id
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.get("client_id")
+    return request.args.get("client_id")
+
+
+def record(response: Response) -> Response:
+    if request.path.startswith(NOT_JOURNALED) or "snapshot" not in g:
+        return response
+    sandbox().store.record(
+        {
+            "time": isoformat(g.snapshot.now),
+            "method": request.method,
+            "path": request.path,
+            "bank": bank_code_from_host(request.host) or g.snapshot.scenario.default_bank,
+            "client_id": _client_id(),
+            "status": response.status_code,
+            "x_request_id": request.headers.get("X-Request-ID"),
+            "error": g.get("error_message"),
+            "validation_errors": g.get("validation_errors", []),
+        }
+    )
+    return response

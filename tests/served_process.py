@@ -1,0 +1,115 @@
+"""A real ``mock-aspsp serve`` process for tests that need one (browser, fuzzer, OAuth client).
+
+Import it from any test folder (``tests/`` is on ``sys.path``)::
+
+    from served_process import served_process
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        with served_process(tmp_path_factory.mktemp("served")) as served:
+            yield served
+
+The server is the installed console script (next to ``sys.executable``, so the
+virtualenv's), on a free loopback port, with its own SQLite file; start-up is
+awaited by a bounded poll of the RFC 8414 metadata, and it is stopped by SIGTERM
+(gunicorn's graceful shutdown), killed only if it does not stop in time.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+STARTUP_LIMIT_S = 30
+STOP_LIMIT_S = 20
+CLIENT_ID = "PSDFR-ACPR-12345"
+REDIRECT_URI = "https://tpp.example.com/callback"
+HEADLESS_PSU = "bruno"  # scenarios/default.yaml: sca: approve, consents at once
+HEADLESS_IBAN = "FR7630007000020009876540145"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def console_script() -> Path:
+    return Path(sys.executable).with_name("mock-aspsp")
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=STOP_LIMIT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=STOP_LIMIT_S)
+        return self.process.returncode
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start(workdir: Path, *args: str, workers: int = 2) -> Served:
+    """Start the server and return once it answers (or raise with its log)."""
+    port = free_port()
+    command = [str(console_script()), "serve", "--port", str(port), "--workers", str(workers),
+               "--db", str(workdir / "state.sqlite3"), *args]
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    served = Served(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mock-aspsp serve exited with {process.returncode}:\n{served.log_text()}")
+        try:
+            if requests.get(f"{served.url}/.well-known/oauth-authorization-server", timeout=1).ok:
+                return served
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)  # polling for start-up, bounded by the deadline
+    served.stop()
+    raise RuntimeError(f"mock-aspsp serve did not answer within {STARTUP_LIMIT_S}s:\n{served.log_text()}")
+
+
+@contextlib.contextmanager
+def served_process(workdir: Path, *args: str, workers: int = 2) -> Iterator[Served]:
+    served = start(workdir, *args, workers=workers)
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
+def headless_tokens(url: str, scope: str = "cbpii", state: str = "headless") -> dict:
+    """Tokens for the headless PSU: /authorize redirects with a code at once, then POST /token."""
+    authorize = requests.get(f"{url}/authorize", allow_redirects=False, timeout=10, params={
+        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
+        "scope": scope, "state": state, "login_hint": HEADLESS_PSU})
+    assert authorize.status_code in (302, 303), authorize.text
+    query = parse_qs(urlsplit(authorize.headers["Location"]).query)
+    assert query.get("state") == [state], query
+    token = requests.post(f"{url}/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": REDIRECT_URI,
+        "client_id": CLIENT_ID})
+    assert token.status_code == 200, token.text
+    return token.json()
