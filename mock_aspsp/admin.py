@@ -15,8 +15,10 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .clock import format_duration, isoformat, parse_duration, parse_instant
 from .errors import ApiError
+from .faults import rule_problems
 from .scenario import Scenario, ScenarioError
 from .store import Grant
+from .validation import field_path, schema_set
 from .web import sandbox, snapshot
 
 blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
@@ -81,14 +83,10 @@ def put_scenario() -> Response:
     try:
         scenario = sandbox().swap_scenario(text, "PUT /__admin/scenario")
     except ScenarioError as error:
-        response = jsonify({
-            "status": 422,
-            "error": "Unprocessable Entity",
-            "message": f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",
-            "problems": [str(p) for p in error.problems],
-        })
-        response.status_code = 422
-        return response
+        return _unprocessable(
+            f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",
+            [str(p) for p in error.problems],
+        )
     return jsonify(_summary(scenario))
 
 
@@ -141,6 +139,50 @@ def journal() -> Response:
 @blueprint.delete("/requests")
 def clear_journal() -> Response:
     sandbox().store.clear_journal()
+    return jsonify({"cleared": True})
+
+
+def _unprocessable(message: str, problems: list[str]) -> Response:
+    response = jsonify({"status": 422, "error": "Unprocessable Entity", "message": message, "problems": problems})
+    response.status_code = 422
+    return response
+
+
+@blueprint.get("/rules")
+def rules() -> Response:
+    counters = sandbox().store.rule_counters()
+    scenario_names = {r.name for r in snapshot().scenario.rules}
+    return jsonify({"rules": [
+        {
+            "name": r.name,
+            "source": "scenario" if r.name in scenario_names else "admin",
+            "matched": counters.get(r.name, (0, 0))[0],
+            "fired": counters.get(r.name, (0, 0))[1],
+        }
+        for r in snapshot().rules
+    ]})
+
+
+@blueprint.post("/rules")
+def add_rule() -> Response:
+    """A fault rule in the scenario's ``rules`` format, checked the same way, added for every worker."""
+    body = _json_object()
+    problems = schema_set("scenario.schema.json").errors("rule", body)
+    if not problems:
+        problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body)]
+    name = body.get("name")
+    if name is not None and name in {r.name for r in snapshot().rules}:
+        problems.append(f"name: a rule named {name!r} already exists")
+    if problems:
+        return _unprocessable("rule refused", problems)
+    sandbox().store.add_rule(body)
+    return jsonify({"added": body}), 201
+
+
+@blueprint.delete("/rules")
+def clear_rules() -> Response:
+    """Remove the rules added through this API (the scenario's own stay) and zero all counters."""
+    sandbox().store.clear_rules()
     return jsonify({"cleared": True})
 
 

@@ -36,6 +36,7 @@ def record(response: Response) -> Response:
             "x_request_id": request.headers.get("X-Request-ID"),
             "error": g.get("error_message"),
             "validation_errors": g.get("validation_errors", []),
+            "fault_rule": g.get("fault_rule"),
         }
     )
     return response

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .clock import Clock
+from .faults import FaultRule, runtime_rules
 from .scenario import Scenario, parse_scenario
 from .store import SqliteStore
 
@@ -21,6 +22,7 @@ class Snapshot:
 
     now: datetime
     scenario: Scenario
+    rules: tuple[FaultRule, ...]  # the scenario's fault rules, then those added at run time
 
 
 class Sandbox:
@@ -38,7 +40,8 @@ class Sandbox:
             with self._lock:
                 version, source, text = self.store.get_scenario()
                 self._scenario, self._version = parse_scenario(text, source), version
-        return Snapshot(self.clock.at(state.clock_offset), self._scenario)
+        scenario = self._scenario
+        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
 
     def swap_scenario(self, text: str, source: str) -> Scenario:
         """Validate first (raises ScenarioError and changes nothing), then publish to every worker."""

@@ -19,8 +19,11 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .clock import parse_duration
+from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
 from .resources import schemas_dir
+from .tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
+from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after")
@@ -65,6 +68,8 @@ class Tpp:
     roles: frozenset[str]
     redirect_uris: tuple[str, ...]
     status: str
+    certificates: tuple[TppCertificate, ...] = ()  # QWAC / QSealC, parsed at load time
+    denied: Optional[str] = None  # the bank denies access, for this reason
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class Settings:
     sca: ScaSettings = ScaSettings()
     ineligible_accounts: str = "error"
     journal_size: int = 10_000
+    strictness: str = "lenient"  # strict: QWAC at /token and QSealC signature on API calls required
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,10 @@ class Scenario:
     default_bank: str
     psus: tuple[Psu, ...]
     tpps: tuple[Tpp, ...]
+    rules: tuple[FaultRule, ...] = ()
+    trusted_cas: tuple = ()  # x509.Certificate of the CAs whose TPP certificates the bank accepts
+    revoked_certificates: frozenset[str] = frozenset()  # SHA-256 fingerprints, lowercase hex
+    _certificates: dict = field(repr=False, compare=False, default_factory=dict)
     _banks: dict = field(repr=False, compare=False, default_factory=dict)
     _psus: dict = field(repr=False, compare=False, default_factory=dict)
     _accounts: dict = field(repr=False, compare=False, default_factory=dict)
@@ -114,6 +124,7 @@ class Scenario:
         self._psus.update(((p.bank, p.login), p) for p in self.psus)
         self._accounts.update(((a.bank, a.iban), a) for p in self.psus for a in p.accounts)
         self._tpps.update((t.client_id, t) for t in self.tpps)
+        self._certificates.update((c.sha256, c) for t in self.tpps for c in t.certificates)
 
     def bank(self, code: str) -> Optional[Bank]:
         return self._banks.get(code)
@@ -126,6 +137,10 @@ class Scenario:
 
     def tpp(self, client_id: str) -> Optional[Tpp]:
         return self._tpps.get(client_id)
+
+    def certificate(self, sha256: str) -> Optional[TppCertificate]:
+        """A registered TPP certificate (of any TPP) by its SHA-256 fingerprint: how a keyId is resolved."""
+        return self._certificates.get(sha256)
 
 
 @dataclass(frozen=True)
@@ -230,13 +245,27 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     document = json.loads(json.dumps(document, default=str))
     errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     problems = [
-        Problem(source, _line_of(node, e.absolute_path), _path_text(e.absolute_path), e.message) for e in errors
+        Problem(source, _line_of(node, e.absolute_path), _path_text(e.absolute_path), _schema_message(e))
+        for e in errors
     ]
     if not problems:
         problems = _reference_problems(document, source, node)
+    certificates = _Certificates()
+    if not problems:
+        certificates, problems = _load_certificates(document, source, node)
     if problems:
         raise ScenarioError(problems)
-    return _build(document, source)
+    return _build(document, source, certificates)
+
+
+def _schema_message(error: Any) -> str:
+    """The schema's message, except for an organization identifier: the parser says which part is wrong."""
+    if error.validator == "pattern" and list(error.absolute_path)[-1:] == ["client_id"]:
+        try:
+            parse_organization_identifier(error.instance)
+        except InvalidOrganizationIdentifier as precise:
+            return str(precise)
+    return error.message
 
 
 def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem]:
@@ -281,11 +310,103 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
         if tpp["client_id"] in client_ids:
             problem(["tpps", i, "client_id"], f"client_id {tpp['client_id']} is already used by another TPP")
         client_ids.add(tpp["client_id"])
+        try:
+            parse_organization_identifier(tpp["client_id"])
+        except InvalidOrganizationIdentifier as error:
+            problem(["tpps", i, "client_id"], str(error))
+
+    names: set = set()
+    for i, rule in enumerate(doc.get("rules", [])):
+        for path, reason in rule_problems(rule):
+            problem(["rules", i, *path], reason)
+        name = rule.get("name", f"rule-{i + 1}")
+        if name in names:
+            problem(["rules", i, "name"], f"rule name {name!r} is already used")
+        names.add(name)
 
     generate = doc.get("generate")
     if generate and generate.get("bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
     return problems
+
+
+@dataclass(frozen=True)
+class _Certificates:
+    """The certificates a scenario names, read once at load time."""
+
+    trusted_cas: tuple = ()
+    tpps: dict = field(default_factory=dict)  # index in 'tpps' -> tuple[TppCertificate, ...]
+
+
+def _base_dir(source: str) -> Path:
+    """Certificate paths are relative to the scenario file's folder (the working directory for a text
+    sent by ``PUT /__admin/scenario``)."""
+    path = Path(source)
+    return path.resolve().parent if path.is_file() else Path.cwd()
+
+
+def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
+    """(label for messages, PEM text) of an entry that is inline PEM or a file path; OSError if unreadable."""
+    if "-----BEGIN" in entry:
+        return "inline PEM", entry
+    path = Path(entry).expanduser()
+    path = path if path.is_absolute() else base / path
+    try:
+        return str(path), path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise OSError(f"{path} is not a PEM text file") from None
+
+
+def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certificates, list[Problem]]:
+    """Read ``trusted_cas`` and each TPP's ``certificates``; every bad entry is a problem with its reason."""
+    problems: list[Problem] = []
+    base = _base_dir(source)
+
+    def problem(path: list, reason: str) -> None:
+        problems.append(Problem(source, _line_of(node, path), _path_text(path), reason))
+
+    def read(path: list, entry: str) -> Optional[tuple[str, str]]:
+        try:
+            return _certificate_text(entry, base)
+        except OSError as error:
+            problem(path, f"cannot read the certificate file: {error.strerror or error}"
+                    + (f" ({error.filename})" if getattr(error, "filename", None) else ""))
+            return None
+
+    trusted: list = []
+    for i, entry in enumerate(doc.get("trusted_cas", [])):
+        found = read(["trusted_cas", i], entry)
+        if found:
+            try:
+                trusted.extend(load_ca_bundle(found[1]))
+            except CertificateRejected as error:
+                problem(["trusted_cas", i], f"{found[0]}: {error.reason}")
+
+    seen: dict[str, str] = {}
+    by_tpp: dict[int, tuple] = {}
+    for i, tpp in enumerate(doc["tpps"]):
+        loaded = []
+        for j, entry in enumerate(tpp.get("certificates", [])):
+            path = ["tpps", i, "certificates", j]
+            found = read(path, entry)
+            if not found:
+                continue
+            try:
+                cert = load_certificate(found[1])
+            except CertificateRejected as error:
+                problem(path, f"{found[0]}: {error.reason}")
+                continue
+            if cert.organization_identifier != tpp["client_id"]:
+                problem(path, f"{found[0]}: the certificate's organizationIdentifier is "
+                              f"{cert.organization_identifier!r}, not this TPP's client_id {tpp['client_id']}")
+                continue
+            if cert.sha256 in seen:
+                problem(path, f"{found[0]}: certificate {cert.sha256} is already listed at {seen[cert.sha256]}")
+                continue
+            seen[cert.sha256] = _path_text(path)
+            loaded.append(cert)
+        by_tpp[i] = tuple(loaded)
+    return _Certificates(tuple(trusted), by_tpp), problems
 
 
 def _settings(raw: dict) -> Settings:
@@ -296,7 +417,7 @@ def _settings(raw: dict) -> Settings:
     return Settings(
         tokens=durations(raw.get("tokens", {}), TokenSettings),
         sca=durations(raw.get("sca", {}), ScaSettings),
-        **{k: raw[k] for k in ("ineligible_accounts", "journal_size") if k in raw},
+        **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness") if k in raw},
     )
 
 
@@ -331,7 +452,8 @@ def _psu(raw: dict, default_bank: str) -> Psu:
     )
 
 
-def _build(doc: dict, source: str) -> Scenario:
+def _build(doc: dict, source: str, certificates: Optional[_Certificates] = None) -> Scenario:
+    certificates = certificates or _Certificates()
     banks = tuple(Bank(b["code"], b["name"]) for b in doc["banks"])
     default_bank = next((b["code"] for b in doc["banks"] if b.get("default")), banks[0].code)
     psus = [_psu(p, default_bank) for p in doc.get("psus", [])]
@@ -344,8 +466,10 @@ def _build(doc: dict, source: str) -> Scenario:
             roles=frozenset(t.get("roles", ["PSP_IC"])),
             redirect_uris=tuple(t["redirect_uris"]),
             status=t.get("status", "active"),
+            certificates=certificates.tpps.get(i, ()),
+            denied=t.get("denied"),
         )
-        for t in doc["tpps"]
+        for i, t in enumerate(doc["tpps"])
     )
     return Scenario(
         name=doc.get("name", Path(source).stem),
@@ -356,6 +480,9 @@ def _build(doc: dict, source: str) -> Scenario:
         default_bank=default_bank,
         psus=tuple(psus),
         tpps=tpps,
+        rules=tuple(build_rule(r, f"rule-{i + 1}") for i, r in enumerate(doc.get("rules", []))),
+        trusted_cas=certificates.trusted_cas,
+        revoked_certificates=frozenset(normalize_fingerprint(f) for f in doc.get("revoked_certificates", [])),
     )
 
 

@@ -20,7 +20,7 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,10 +40,14 @@ CREATE INDEX IF NOT EXISTS grants_triplet ON grants (bank, psu, client_id) WHERE
 CREATE TABLE IF NOT EXISTS accounts (
     bank TEXT NOT NULL, iban TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (bank, iban));
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tpps (client_id TEXT PRIMARY KEY, changes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked_certificates (sha256 TEXT PRIMARY KEY, revoked_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rule_counters (
+    name TEXT PRIMARY KEY, matched INTEGER NOT NULL, fired INTEGER NOT NULL);
 """
 
 # Tables emptied by a reset; ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "accounts", "journal")
+STATE_TABLES = ("journeys", "codes", "grants", "accounts", "journal", "rule_counters", "tpps", "revoked_certificates")
 
 
 def token_hash(token: str) -> str:
@@ -101,6 +105,7 @@ class SyncState:
 
     clock_offset: timedelta
     scenario_version: int
+    runtime_rules: str = "[]"  # fault rules added through the admin API, as JSON text
 
 
 class StoreUnavailable(Exception):
@@ -158,12 +163,13 @@ class SqliteStore:
     def sync_state(self) -> SyncState:
         rows = dict(
             self._db().execute(
-                "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version')"
+                "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version', 'rules')"
             ).fetchall()
         )
         return SyncState(
             clock_offset=timedelta(seconds=float(rows.get("clock_offset", 0))),
             scenario_version=int(rows.get("scenario_version", 0)),
+            runtime_rules=rows.get("rules", "[]"),
         )
 
     def set_clock_offset(self, offset: timedelta) -> None:
@@ -176,6 +182,7 @@ class SqliteStore:
             version = int(self._get_meta(db, "scenario_version") or 0) + 1
             self._set_meta(db, "scenario_version", str(version))
             self._set_meta(db, "scenario", json.dumps({"source": source, "text": text}))
+            db.execute("DELETE FROM rule_counters")
         return version
 
     def get_scenario(self) -> tuple[int, str, str]:
@@ -189,7 +196,7 @@ class SqliteStore:
         with self._tx() as db:
             for table in STATE_TABLES:
                 db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM meta WHERE key = 'clock_offset'")
+            db.execute("DELETE FROM meta WHERE key IN ('clock_offset', 'rules')")
 
     # -- SCA journeys ---------------------------------------------------
     def put_journey(self, journey_id: str, data: dict) -> None:
@@ -331,6 +338,26 @@ class SqliteStore:
         row = self._db().execute("SELECT changes FROM accounts WHERE bank = ? AND iban = ?", (bank, iban)).fetchone()
         return json.loads(row[0]) if row else {}
 
+    # -- runtime TPP registry -------------------------------------------
+    def patch_tpp(self, client_id: str, changes: dict) -> dict:
+        """Merge registry changes (status, denied) into earlier ones; returns the merged set."""
+        with self._tx() as db:
+            row = db.execute("SELECT changes FROM tpps WHERE client_id = ?", (client_id,)).fetchone()
+            merged = {**(json.loads(row[0]) if row else {}), **changes}
+            db.execute("INSERT OR REPLACE INTO tpps (client_id, changes) VALUES (?, ?)", (client_id, json.dumps(merged)))
+            return merged
+
+    def tpp_changes(self, client_id: str) -> dict:
+        row = self._db().execute("SELECT changes FROM tpps WHERE client_id = ?", (client_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def revoke_certificate(self, sha256: str, now: datetime) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO revoked_certificates (sha256, revoked_at) VALUES (?, ?)", (sha256, _ts(now)))
+
+    def revoked_certificates(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self._db().execute("SELECT sha256 FROM revoked_certificates"))
+
     # -- request journal ------------------------------------------------
     def record(self, entry: dict) -> None:
         """Append to the journal, dropping the oldest entries past the limit."""
@@ -344,3 +371,30 @@ class SqliteStore:
     def clear_journal(self) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM journal")
+
+    # -- fault rules ----------------------------------------------------
+    def add_rule(self, rule: dict) -> None:
+        with self._tx() as db:
+            rules = json.loads(self._get_meta(db, "rules") or "[]")
+            self._set_meta(db, "rules", json.dumps(rules + [rule]))
+
+    def clear_rules(self) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM meta WHERE key = 'rules'")
+            db.execute("DELETE FROM rule_counters")
+
+    def rule_counters(self) -> dict[str, tuple[int, int]]:
+        return {r[0]: (r[1], r[2]) for r in self._db().execute("SELECT name, matched, fired FROM rule_counters")}
+
+    def rule_fires(self, name: str, decide: Callable[[int, int], bool]) -> bool:
+        """Count one matching call and decide, atomically, whether the rule fires on it."""
+        with self._tx() as db:
+            row = db.execute("SELECT matched, fired FROM rule_counters WHERE name = ?", (name,)).fetchone()
+            matched, fired = (row[0], row[1]) if row else (0, 0)
+            matched += 1
+            fire = decide(matched, fired)
+            db.execute(
+                "INSERT OR REPLACE INTO rule_counters (name, matched, fired) VALUES (?, ?, ?)",
+                (name, matched, fired + fire),
+            )
+            return fire

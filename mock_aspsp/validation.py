@@ -79,7 +79,9 @@ class SchemaSet:
 def schema_set(filename: str) -> SchemaSet:
     """Load and compile a schema file once per process."""
     document = json.loads((schemas_dir() / filename).read_text(encoding="utf-8"))
+    # Only the definitions: a document's own top-level rules must not apply to each of them.
+    frame = {k: document[k] for k in ("$schema", "$id", "$defs") if k in document}
     validators = {
-        name: Draft202012Validator({**document, "$ref": f"#/$defs/{name}"}) for name in document.get("$defs", {})
+        name: Draft202012Validator({**frame, "$ref": f"#/$defs/{name}"}) for name in document.get("$defs", {})
     }
     return SchemaSet(document, validators)

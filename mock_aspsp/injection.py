@@ -1,0 +1,92 @@
+"""Applies the fault rules (``faults``) to incoming requests, before any view runs."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+from decimal import Decimal
+from functools import partial
+from typing import Optional
+
+from flask import Response, g, request
+
+from .establishment import bank_code_from_host
+from .faults import FaultRule, amount_of, candidates, fires, matches_details
+from .responses import by_audience
+from .web import sandbox
+
+_FUNDS = re.compile(r"^(?:/stet/psd2)?/([^/]+)/funds-confirmations$")
+
+
+def classify(path: str) -> tuple[Optional[str], Optional[str]]:
+    """(endpoint, API version) of a path, as rules name them."""
+    if path in ("/token", "/revoke"):
+        return path[1:], None
+    if path == "/authorize" or path.startswith("/sca/"):
+        return "authorize", None
+    match = _FUNDS.match(path)
+    return ("funds-confirmations", match.group(1)) if match else (None, None)
+
+
+def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Decimal]]:
+    """(TPP, IBAN, amount) of the request, for rules that look further than the path."""
+    if endpoint != "funds-confirmations":
+        source = request.form if request.mimetype == "application/x-www-form-urlencoded" else request.args
+        return source.get("client_id"), None, None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    grant = sandbox().store.grant_by_access_token(token.strip()) if scheme.lower() == "bearer" else None
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    body = body if isinstance(body, dict) else {}
+    account = body.get("accountId") if isinstance(body.get("accountId"), dict) else {}
+    amount = body.get("instructedAmount") if isinstance(body.get("instructedAmount"), dict) else {}
+    return (grant.client_id if grant else None), account.get("iban"), amount_of(amount.get("amount"))
+
+
+def inject_faults() -> Optional[Response]:
+    rules = g.snapshot.rules
+    if not rules:
+        return None
+    endpoint, version = classify(request.path)
+    if endpoint is None:
+        return None
+    bank = bank_code_from_host(request.host) or g.snapshot.scenario.default_bank
+    details = None
+    for rule in candidates(rules, endpoint, version, bank):
+        if rule.match.needs_details:
+            details = details or _details(endpoint)
+            if not matches_details(rule, *details):
+                continue
+        if sandbox().store.rule_fires(rule.name, partial(fires, rule)):
+            return _act(rule)
+    return None
+
+
+def _act(rule: FaultRule) -> Optional[Response]:
+    g.fault_rule = rule.name
+    action = rule.action
+    if action.delay:
+        time.sleep(action.delay.total_seconds())  # injected latency: the point of the rule
+    if action.drop:
+        return _drop(rule)
+    if action.status is None:
+        return None  # latency only: the request then goes on as usual
+    headers = {"Retry-After": str(action.retry_after)} if action.retry_after is not None else {}
+    return by_audience(action.status, rule.error_message(), headers)
+
+
+def _drop(rule: FaultRule) -> Response:
+    """Close the TCP connection without a byte of answer (gunicorn exposes the socket)."""
+    sock = request.environ.get("gunicorn.socket")
+    g.error_message = f"connection dropped by fault rule {rule.name}"
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already gone: dropped either way
+        return Response(status=204)
+    # No socket to close (Flask's test client): the nearest visible outcome.
+    return by_audience(502, f"connection dropped by fault rule {rule.name}")
