@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="gunicorn worker processes (env MOCK_ASPSP_WORKERS; default 2)")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
+    serve.add_argument("--watch", action="store_true",
+                       help="reload the scenario file when it changes (a bad file is reported and the "
+                            "running scenario stays in force)")
 
     scenario = commands.add_parser("scenario", help="work with scenario files")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="COMMAND")
@@ -85,7 +88,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {config.db}, "
           f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    serve(app, args.host, args.port, args.workers)
+    options = {}
+    if args.watch:
+        from .watch import start_watching
+
+        # Started once gunicorn's master is ready; swaps go through the store to every worker.
+        options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
+    serve(app, args.host, args.port, args.workers, options)
     return 0
 
 

@@ -6,7 +6,8 @@ connection on first use. gunicorn handles SIGTERM as a graceful shutdown.
 """
 from __future__ import annotations
 
-from typing import Any
+import ssl
+from typing import Any, Optional
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -31,7 +32,17 @@ class GunicornServer(BaseApplication):
         return self.application
 
 
-def serve(app: Flask, host: str, port: int, workers: int) -> None:
+def tls_options(cert: str, key: Optional[str], client_ca: Optional[str]) -> dict[str, Any]:
+    """gunicorn's TLS settings. With a client CA, client certificates are asked for but optional at the
+    TLS level (a PSU's browser has none): /token, /revoke and the API decide whether they need one."""
+    options: dict[str, Any] = {"certfile": cert, "keyfile": key}
+    if client_ca:
+        options.update(ca_certs=client_ca, cert_reqs=ssl.CERT_OPTIONAL)
+    return options
+
+
+def serve(app: Flask, host: str, port: int, workers: int, options: Optional[dict[str, Any]] = None) -> None:
+    """Run gunicorn in the foreground; ``options`` adds gunicorn settings (TLS, hooks)."""
     GunicornServer(
         app,
         {
@@ -46,5 +57,6 @@ def serve(app: Flask, host: str, port: int, workers: int) -> None:
             # No runtime control socket: several sandboxes share a machine in CI, and the
             # container's user has no home directory to put it in.
             "control_socket_disable": True,
+            **(options or {}),
         },
     ).run()
