@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := setup.cfg pyproject.toml $(shell find mock_aspsp schemas scenarios -type f ! -name '*.pyc' 2>/dev/null)
 
-.PHONY: install install-test serve test clean
+.PHONY: install install-test serve test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ serve: install
 
 test: install-test
 	$(BIN)/pytest -p no:cacheprovider $(ARGS)
+
+# Product vs a bare Flask-under-gunicorn baseline, same run (see BENCHMARKS.md).
+bench: install-test
+	.ci/install-system-deps wrk
+	$(BIN)/python tests/bench/bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

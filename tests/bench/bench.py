@@ -1,0 +1,276 @@
+"""``make bench``: the product against a bare Flask-under-gunicorn baseline, in one run.
+
+Both servers run with the same number of gunicorn workers on this machine and
+are loaded by wrk with the same request, so every figure is printed twice:
+absolute, and as a ratio to the baseline measured seconds before. Rows:
+
+* POST /stet/psd2/v1.4.2/funds-confirmations (valid token, valid body) at
+  concurrency 1 and 16: req/s, p50 / p99 latency, server CPU ms per request;
+* start-up time to the first 200, and memory (PSS of master + workers) after load;
+* start-up and memory with a generated scenario of 10,000 PSUs / 20,000 accounts;
+* latency with 1,000,000 stored token pairs, against an empty store.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+CLIENT_ID = "PSDFR-ACPR-12345"
+REDIRECT_URI = "https://tpp.example.com/callback"
+IBAN = "FR7630007000020009876540145"  # bruno, the headless PSU of the default scenario
+PATH = "/stet/psd2/v1.4.2/funds-confirmations"
+BODY = json.dumps({"paymentCoverageRequestId": "bench-1", "instructedAmount": {"currency": "EUR", "amount": "10.00"},
+                   "accountId": {"iban": IBAN}})
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    url: str
+    startup_s: float
+
+    def pids(self) -> list[int]:
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [self.process.pid, *map(int, children.split())]
+
+    def cpu_seconds(self) -> float:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+            except (OSError, IndexError):
+                pass
+        return total / ticks
+
+    def pss_mib(self) -> float:
+        total = 0
+        for pid in self.pids():
+            try:
+                match = re.search(r"^Pss:\s+(\d+) kB", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.M)
+                total += int(match.group(1)) if match else 0
+            except OSError:
+                pass
+        return total / 1024
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start(name: str, command: list[str], probe: str, **popen) -> Server:
+    began = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen)
+    port = command[command.index("--port") + 1] if "--port" in command else command[command.index("-b") + 1].split(":")[1]
+    url = f"http://127.0.0.1:{port}"
+    deadline = began + 120
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}")
+        try:
+            request = urllib.request.Request(url + probe, data=b"{}" if "funds" in probe else None,
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=1):
+                return Server(name, process, url, time.perf_counter() - began)
+        except urllib.error.HTTPError:
+            return Server(name, process, url, time.perf_counter() - began)
+        except OSError:
+            time.sleep(0.01)  # polling for start-up, bounded
+    process.kill()
+    raise RuntimeError(f"{name} did not start")
+
+
+def start_product(workers: int, scenario: Path | None = None, db: Path | None = None, args=()) -> Server:
+    db = db or Path(tempfile.mkdtemp(prefix="bench-")) / "state.sqlite3"
+    command = [str(BIN / "mock-aspsp"), "serve", "--port", str(free_port()), "--workers", str(workers),
+               "--db", str(db), *args]
+    if scenario:
+        command += ["--scenario", str(scenario)]
+    return start("mock-aspsp", command, "/__admin/health")
+
+
+def start_baseline(workers: int) -> Server:
+    command = [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{free_port()}",
+               "--access-logfile", "/dev/null", "--chdir", str(HERE), "baseline_app:app"]
+    return start("baseline", command, PATH)
+
+
+def access_token(url: str) -> str:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    query = urlencode({"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
+                       "scope": "cbpii", "state": "bench", "login_hint": "bruno"})
+    try:
+        urllib.request.build_opener(NoRedirect).open(f"{url}/authorize?{query}")
+        raise RuntimeError("no redirect from /authorize")
+    except urllib.error.HTTPError as redirect:
+        code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
+    form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
+                      "client_id": CLIENT_ID}).encode()
+    return json.load(urllib.request.urlopen(f"{url}/token", data=form))["access_token"]
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    cpu_ms_per_request: float
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def wrk(server: Server, token: str, connections: int, seconds: int) -> Load:
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(BODY)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+        'wrk.headers["X-Request-ID"] = "bench"\n'
+        "function response(status, headers, body)\n"
+        '  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end\n'
+        "end\n"
+    )
+    cpu_before = server.cpu_seconds()
+    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
+                          "--latency", "-s", str(script), server.url + PATH],
+                         capture_output=True, text=True, check=True)
+    cpu = server.cpu_seconds() - cpu_before
+    text = out.stdout
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    errors = out.stderr.count("status ") + sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+    return Load(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)),
+        p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)),
+        requests=requests,
+        errors=errors,
+        cpu_ms_per_request=1000 * cpu / max(requests, 1),
+    )
+
+
+def generated_scenario(folder: Path, psus: int) -> Path:
+    path = folder / f"generated-{psus}.yaml"
+    from mock_aspsp.resources import default_scenario
+
+    default = default_scenario().read_text()
+    path.write_text(default + f"\ngenerate:\n  psus: {psus}\n  accounts_per_psu: 2\n  seed: 42\n")
+    return path
+
+
+def fill_tokens(db: Path, count: int) -> None:
+    """Store ``count`` token pairs straight into the SQLite file, as a long-running sandbox would hold."""
+    from mock_aspsp.store import SqliteStore
+
+    SqliteStore(str(db))  # creates the schema
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO grants (id, bank, psu, client_id, scope, iban, authenticated_at, issued_at, access_hash,"
+            " access_expires_at, refresh_hash, refresh_expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((f"g{n}", "30007", f"psu{n}", CLIENT_ID, "cbpii", IBAN, now, now, f"a{n:064d}", now + 3600,
+              f"r{n:064d}", now + 86400 * 180) for n in range(count)),
+        )
+
+
+def row(name: str, value: float, base: float | None, unit: str, better: str) -> str:
+    ratio = f"{value / base:.2f}x" if base else "-"
+    return f"| {name} | {value:,.2f} {unit} | {'-' if base is None else f'{base:,.2f} {unit}'} | {ratio} | {better} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tokens", type=int, default=1_000_000, help="stored pairs for the latency row")
+    args = parser.parse_args()
+    rows = []
+
+    baseline = start_baseline(args.workers)
+    base_c1 = wrk(baseline, "none", 1, args.seconds)
+    base_c16 = wrk(baseline, "none", 16, args.seconds)
+    base_pss = baseline.pss_mib()
+    baseline.stop()
+
+    product = start_product(args.workers)
+    token = access_token(product.url)
+    prod_c1 = wrk(product, token, 1, args.seconds)
+    prod_c16 = wrk(product, token, 16, args.seconds)
+    prod_pss = product.pss_mib()
+    product.stop()
+    for load in (prod_c1, prod_c16):
+        if load.errors:
+            print(f"WARNING: {load.errors} non-200 answers from the product", file=sys.stderr)
+
+    rows += [
+        row("req/s, concurrency 1", prod_c1.rps, base_c1.rps, "", "target ≥ 0.70x"),
+        row("req/s, concurrency 16", prod_c16.rps, base_c16.rps, "", "target ≥ 0.70x"),
+        row("p50 latency, c=16", prod_c16.p50_ms, base_c16.p50_ms, "ms", "lower"),
+        row("p99 latency, c=16", prod_c16.p99_ms, base_c16.p99_ms, "ms", "lower"),
+        row("server CPU per request, c=16", prod_c16.cpu_ms_per_request, base_c16.cpu_ms_per_request, "ms", "lower"),
+        row("start-up to first 200", product.startup_s, baseline.startup_s, "s", "target ≤ 2x"),
+        row("PSS after load (master + workers)", prod_pss, base_pss, "MiB", "target ≤ 1.5x"),
+    ]
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    big = start_product(args.workers, scenario=generated_scenario(folder, 10_000))
+    rows += [row("start-up, 10k PSUs / 20k accounts", big.startup_s, None, "s", "target < 2 s"),
+             row("PSS, 10k PSUs / 20k accounts", big.pss_mib(), base_pss, "MiB", "-")]
+    big.stop()
+
+    empty = start_product(args.workers)
+    empty_c1 = wrk(empty, access_token(empty.url), 1, args.seconds)
+    empty.stop()
+    db = folder / "full.sqlite3"
+    fill_tokens(db, args.tokens)
+    full = start_product(args.workers, db=db)
+    full_c1 = wrk(full, access_token(full.url), 1, args.seconds)
+    full.stop()
+    rows.append(row(f"p50 latency c=1, {args.tokens:,} stored pairs", full_c1.p50_ms, empty_c1.p50_ms, "ms",
+                    "target within 10 % (≤ 1.10x)"))
+
+    print(f"\nmock-aspsp benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{os.cpu_count()} cores, {args.workers} workers, wrk {args.seconds}s per run\n")
+    print("| measure | mock-aspsp | baseline | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
