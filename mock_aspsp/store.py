@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS rule_counters (
     name TEXT PRIMARY KEY, matched INTEGER NOT NULL, fired INTEGER NOT NULL);
 """
 
+JOURNAL_TRIM_EVERY = 100
+
 # Tables emptied by a reset; ``meta`` keeps the current scenario.
 STATE_TABLES = ("journeys", "codes", "grants", "accounts", "journal", "rule_counters", "tpps", "revoked_certificates")
 
@@ -361,12 +363,17 @@ class SqliteStore:
     # -- request journal ------------------------------------------------
     def record(self, entry: dict) -> None:
         """Append to the journal, dropping the oldest entries past the limit."""
-        with self._tx() as db:
-            cursor = db.execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
-            db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
+        # One autocommitted statement on every call; the trim runs once per JOURNAL_TRIM_EVERY entries.
+        try:
+            cursor = self._db().execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
+            if cursor.lastrowid % JOURNAL_TRIM_EVERY == 0 or self.journal_limit < JOURNAL_TRIM_EVERY:
+                self._db().execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
+        except sqlite3.Error as error:
+            raise StoreUnavailable(str(error)) from error
 
     def journal(self) -> list[dict]:
-        return [json.loads(r[0]) for r in self._db().execute("SELECT data FROM journal ORDER BY id")]
+        rows = self._db().execute("SELECT data FROM journal ORDER BY id DESC LIMIT ?", (self.journal_limit,))
+        return [json.loads(r[0]) for r in rows][::-1]
 
     def clear_journal(self) -> None:
         with self._tx() as db:

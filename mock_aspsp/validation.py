@@ -1,8 +1,11 @@
 """Request and response validation against the STET JSON Schemas in ``schemas/``.
 
 Validators are compiled once at start, one per version and definition, so the
-request path only runs them. A failure becomes one short message that names
-the failing field the way a TPP developer reads it (``instructedAmount.amount``).
+request path only runs them. A valid body is confirmed by a validator compiled
+to Python code (fastjsonschema, ~25x faster: it is on every API call); only a
+failing body goes through ``jsonschema``, whose errors become one short message
+that names the failing field the way a TPP developer reads it
+(``instructedAmount.amount``).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Optional
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
@@ -65,11 +69,16 @@ class SchemaSet:
 
     document: dict
     validators: dict
+    fast: dict
 
     def problem(self, definition: str, instance: Any) -> Optional[str]:
         """The most relevant problem with ``instance``, or None when it is valid."""
-        error = best_match(self.validators[definition].iter_errors(instance))
-        return None if error is None else describe(error)
+        try:
+            self.fast[definition](instance)
+            return None
+        except fastjsonschema.JsonSchemaException:
+            error = best_match(self.validators[definition].iter_errors(instance))
+            return None if error is None else describe(error)
 
     def errors(self, definition: str, instance: Any) -> list[str]:
         return [describe(e) for e in self.validators[definition].iter_errors(instance)]
@@ -81,7 +90,11 @@ def schema_set(filename: str) -> SchemaSet:
     document = json.loads((schemas_dir() / filename).read_text(encoding="utf-8"))
     # Only the definitions: a document's own top-level rules must not apply to each of them.
     frame = {k: document[k] for k in ("$schema", "$id", "$defs") if k in document}
-    validators = {
-        name: Draft202012Validator({**frame, "$ref": f"#/$defs/{name}"}) for name in document.get("$defs", {})
-    }
-    return SchemaSet(document, validators)
+    definitions = {name: {**frame, "$ref": f"#/$defs/{name}"} for name in document.get("$defs", {})}
+    return SchemaSet(
+        document,
+        {name: Draft202012Validator(schema) for name, schema in definitions.items()},
+        # 2020-12 semantics: "format" annotates and "default" documents; neither may change a body.
+        {name: fastjsonschema.compile(schema, use_default=False, use_formats=False)
+         for name, schema in definitions.items()},
+    )
