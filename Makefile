@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := setup.cfg pyproject.toml $(shell find mock_aspsp schemas scenarios -type f ! -name '*.pyc' 2>/dev/null)
 
-.PHONY: install install-test serve test bench clean
+.PHONY: install install-test serve test load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ serve: install
 
 test: install-test
 	$(BIN)/pytest -p no:cacheprovider $(ARGS)
+
+# The 60-second mixed load (LOAD_SECONDS=... to change), kept out of `make test`.
+load: install-test
+	$(BIN)/pytest -p no:cacheprovider -m slow -s $(ARGS)
 
 # Product vs a bare Flask-under-gunicorn baseline, same run (see BENCHMARKS.md).
 bench: install-test
