@@ -154,3 +154,73 @@ def served(tmp_path):
 
     with served_process(tmp_path) as server:
         yield server
+
+
+# -- helpers for the rule tests (appended; the fixtures above are unchanged) ------------------
+import yaml  # noqa: E402
+
+from mock_aspsp.validation import schema_set  # noqa: E402
+
+ALICE_OTHER_IBAN = "FR7630007000010001234560191"
+STET_OF = {"v1": "1.4.0.47", "v1.4.2": "1.4.2.17", "v1.6.2": "1.6.2.0"}
+SCOPE_OF = {"v1": "piisp", "v1.4.2": "cbpii", "v1.6.2": "cbpii"}
+
+
+def assert_error_model(response, status, version="v1.4.2", names=None) -> dict:
+    """The response is the version's STET ErrorModel with this status (JSON, no HTML, no trace)."""
+    text = response.get_data(as_text=True)
+    assert response.status_code == status, text
+    assert response.mimetype == "application/json", response.content_type
+    assert "Traceback" not in text and "<html" not in text.lower()
+    body = response.get_json()
+    assert schema_set(f"stet-{STET_OF[version]}.schema.json").problem("ErrorModel", body) is None, body
+    assert body["status"] == status
+    if names is not None:
+        assert names in body["message"], body["message"]
+    return body
+
+
+def assert_oauth_error(response, status, error) -> dict:
+    """RFC 6749 §5.2 JSON error."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["error"] == error, body
+    assert isinstance(body.get("error_description"), str)
+    return body
+
+
+def assert_error_page(response, status) -> str:
+    """An HTML page from the bank, never a redirect."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert "Location" not in response.headers
+    assert response.mimetype == "text/html"
+    return response.get_data(as_text=True)
+
+
+def headless_code(tpp, login, scope="cbpii", host="localhost", state="state-123") -> str:
+    """The code a PSU with ``sca: approve`` gives at once (``login_hint``)."""
+    params = callback_params(tpp.start(scope=scope, state=state, host=host, login_hint=login))
+    assert "code" in params, params
+    return params["code"]
+
+
+def headless_tokens(tpp, login, scope="cbpii", host="localhost") -> dict:
+    response = tpp.exchange(headless_code(tpp, login, scope, host), host)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def scenario_variant(directory: Path, base: str, change) -> Path:
+    """A copy of a shipped scenario with ``change(document)`` applied, written under ``directory``."""
+    document = yaml.safe_load(shipped_scenario(base).read_text(encoding="utf-8"))
+    change(document)
+    path = Path(directory) / f"{base}-variant.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def other_browser(app):
+    """A second browser (its own cookie jar) on the same server."""
+    return app.test_client()

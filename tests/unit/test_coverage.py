@@ -1,0 +1,75 @@
+"""The funds decision: balance plus overdraft in the account's currency; eligibility; runtime changes."""
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from mock_aspsp.coverage import covers, current_account, ineligibility
+from mock_aspsp.scenario import Account
+
+ACCOUNT = Account(
+    iban="FR7630007000010001234560191",
+    bank="30007",
+    psu="alice",
+    name="Compte",
+    currency="EUR",
+    balance=Decimal("120.50"),
+    overdraft=Decimal("300"),
+    status="active",
+    segment="individual",
+)
+
+
+@pytest.mark.parametrize(
+    "amount,expected",
+    [("0.01", True), ("120.50", True), ("420.50", True), ("420.51", False), ("100000", False)],
+)
+def test_covers_counts_the_overdraft(amount, expected):
+    assert covers(ACCOUNT, "EUR", Decimal(amount)) is expected
+
+
+def test_negative_balance_is_covered_only_within_the_overdraft():
+    overdrawn = replace(ACCOUNT, balance=Decimal("-250"), overdraft=Decimal("300"))
+    assert covers(overdrawn, "EUR", Decimal("50"))
+    assert not covers(overdrawn, "EUR", Decimal("50.01"))
+
+
+def test_currency_mismatch_is_never_covered():
+    assert not covers(ACCOUNT, "USD", Decimal("1"))
+    assert not covers(replace(ACCOUNT, currency="USD"), "EUR", Decimal("1"))
+    assert covers(replace(ACCOUNT, currency="USD"), "USD", Decimal("1"))
+
+
+@pytest.mark.parametrize(
+    "changes,reason",
+    [
+        ({}, None),
+        ({"segment": "professional"}, None),
+        ({"status": "blocked"}, "the account is blocked"),
+        ({"status": "custody"}, "the account is under custody"),
+        ({"currency": "USD"}, "the account is held in USD; only euro accounts are eligible"),
+        ({"segment": "corporate"}, "the corporate segment is not covered by this service"),
+        ({"status": "blocked", "currency": "USD"}, "the account is blocked"),
+    ],
+)
+def test_ineligibility_reasons(changes, reason):
+    assert ineligibility(replace(ACCOUNT, **changes)) == reason
+
+
+def test_current_account_without_changes_is_the_scenario_account():
+    assert current_account(ACCOUNT, {}) is ACCOUNT
+
+
+def test_current_account_applies_runtime_changes_as_decimals():
+    changed = current_account(ACCOUNT, {"balance": "10", "overdraft": 5, "status": "blocked"})
+    assert changed.balance == Decimal("10") and isinstance(changed.balance, Decimal)
+    assert changed.overdraft == Decimal("5") and isinstance(changed.overdraft, Decimal)
+    assert changed.status == "blocked"
+    assert ACCOUNT.balance == Decimal("120.50")  # the scenario's account is untouched
+    assert covers(changed, "EUR", Decimal("15")) and not covers(changed, "EUR", Decimal("15.01"))
+    assert ineligibility(changed) == "the account is blocked"
+
+
+def test_float_balance_change_keeps_exact_cents():
+    changed = current_account(ACCOUNT, {"balance": 0.1, "overdraft": 0.2})
+    assert covers(changed, "EUR", Decimal("0.3"))
