@@ -61,7 +61,10 @@ def test_dockerfile_install_and_start_commands_serve(tmp_path):
                                env={**os.environ, "PYTHON": sys.executable})
     assert installed.returncode == 0, installed.stderr
 
-    env = {**os.environ, **image_environment()}
+    mounted = tmp_path / "scenarios"  # as `-v ./my-scenarios:/scenarios` gives the container
+    mounted.mkdir()
+    shutil.copy(REPO / "scenarios" / "consent-refused.yaml", mounted / "mine.yaml")
+    env = {**os.environ, **image_environment(), "MOCK_ASPSP_SCENARIO": str(mounted / "mine.yaml")}
     env["PATH"] = f"{venv}/bin:{os.environ['PATH']}"
     env["MOCK_ASPSP_HOST"] = "127.0.0.1"  # the image listens on 0.0.0.0; here loopback is enough
     env["MOCK_ASPSP_PORT"] = str(free_port())
@@ -77,6 +80,7 @@ def test_dockerfile_install_and_start_commands_serve(tmp_path):
             except requests.ConnectionError:
                 time.sleep(0.2)  # bounded poll for start-up
         assert health is not None and health.json()["status"] == "ok", log.read_text()
+        assert health.json()["scenario"] == "consent-refused"
         assert Path(shutil.which("mock-aspsp", path=env["PATH"])).parent == venv / "bin"
     finally:
         server.terminate()
