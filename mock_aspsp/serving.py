@@ -7,6 +7,7 @@ connection on first use. gunicorn handles SIGTERM as a graceful shutdown.
 from __future__ import annotations
 
 import ssl
+import gc
 from typing import Any, Optional
 
 from flask import Flask
@@ -43,6 +44,10 @@ def tls_options(cert: str, key: Optional[str], client_ca: Optional[str]) -> dict
 
 def serve(app: Flask, host: str, port: int, workers: int, options: Optional[dict[str, Any]] = None) -> None:
     """Run gunicorn in the foreground; ``options`` adds gunicorn settings (TLS, hooks)."""
+    # Everything loaded so far (app, scenario, compiled schemas) is shared with the workers
+    # copy-on-write; frozen objects are never touched by the collector, so the pages stay shared.
+    gc.collect()
+    gc.freeze()
     GunicornServer(
         app,
         {
