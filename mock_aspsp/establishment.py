@@ -5,11 +5,13 @@ The real platform serves each bank of the group at its own host name,
 does the same. A host without a 5-digit label goes to the scenario's default bank.
 """
 import re
+from functools import lru_cache
 from typing import Optional
 
 _BANK_LABEL = re.compile(r"^\d{5}$")
 
 
+@lru_cache(maxsize=256)  # asked several times per request, for a handful of distinct hosts
 def bank_code_from_host(host: str) -> Optional[str]:
     """The first 5-digit label of the host name, port ignored; None if there is none."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
