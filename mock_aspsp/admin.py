@@ -18,6 +18,8 @@ from .errors import ApiError
 from .faults import rule_problems
 from .scenario import Scenario, ScenarioError
 from .store import Grant
+from .tpp.certificates import normalize_fingerprint
+from .tpp.registry import effective_tpp, revoked_fingerprints
 from .validation import field_path, schema_set
 from .web import sandbox, snapshot
 
@@ -52,7 +54,10 @@ def _summary(scenario: Scenario) -> dict:
         "banks": [{"code": b.code, "name": b.name, "default": b.code == scenario.default_bank} for b in scenario.banks],
         "psus": len(scenario.psus),
         "accounts": sum(len(p.accounts) for p in scenario.psus),
-        "tpps": [{"client_id": t.client_id, "name": t.name, "status": t.status} for t in scenario.tpps],
+        "strictness": scenario.settings.strictness,
+        # As the bank applies them now: the admin API's TPP switches included.
+        "tpps": [{"client_id": t.client_id, "name": t.name, "status": t.status, "denied": t.denied}
+                 for t in (effective_tpp(scenario, sandbox().store, t.client_id) for t in scenario.tpps)],
     }
 
 
@@ -225,6 +230,56 @@ def patch_account(iban: str) -> Response:
         "balance": merged.get("balance", str(account.balance)),
         "overdraft": merged.get("overdraft", str(account.overdraft)),
         "status": merged.get("status", account.status),
+    })
+
+
+TPP_STATUSES = ("active", "revoked")
+
+
+def _tpp_view(client_id: str) -> dict:
+    tpp = effective_tpp(snapshot().scenario, sandbox().store, client_id)
+    return {
+        "client_id": tpp.client_id,
+        "name": tpp.name,
+        "status": tpp.status,
+        "denied": tpp.denied,
+        "certificates": [c.sha256 for c in tpp.certificates],
+    }
+
+
+@blueprint.patch("/tpps/<client_id>")
+def patch_tpp(client_id: str) -> Response:
+    """The bank revokes a TPP's profile or denies it access (or lifts either) while the mock runs."""
+    if snapshot().scenario.tpp(client_id) is None:
+        raise ApiError(404, f"no TPP with client_id {client_id} in the scenario")
+    body = _json_object()
+    unknown = sorted(set(body) - {"status", "denied"})
+    if unknown:
+        raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: status, denied")
+    if not body:
+        raise ApiError(400, 'nothing to change: send {"status": "active" | "revoked"} and/or {"denied": "reason" | null}')
+    if "status" in body and body["status"] not in TPP_STATUSES:
+        raise ApiError(400, f"status: must be one of {', '.join(TPP_STATUSES)}")
+    denied = body.get("denied")
+    if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()):
+        raise ApiError(400, "denied: must be the reason the bank gives (a non-empty string), or null to lift it")
+    sandbox().store.patch_tpp(client_id, body)
+    return jsonify(_tpp_view(client_id))
+
+
+@blueprint.post("/certificates/revoke")
+def revoke_certificate() -> Response:
+    """The QTSP revoked a TPP certificate: the bank refuses it from now on (QWAC and QSealC alike)."""
+    body = _json_object()
+    sha256 = normalize_fingerprint(str(body.get("sha256", "")))
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ApiError(400, "sha256: the certificate's SHA-256 fingerprint (64 hex digits, colons allowed) is required")
+    sandbox().store.revoke_certificate(sha256, snapshot().now)
+    cert = snapshot().scenario.certificate(sha256)
+    return jsonify({
+        "revoked": sha256,
+        "client_id": cert.organization_identifier if cert else None,
+        "revoked_certificates": sorted(revoked_fingerprints(snapshot().scenario, sandbox().store)),
     })
 
 

@@ -9,7 +9,9 @@ from typing import Optional, Sequence
 from . import __version__
 from .config import from_environment
 from .resources import default_scenario
+from .pki import DEFAULT_REDIRECT_URIS
 from .scenario import ScenarioError, read_scenario
+from .tpp.transport import DEFAULT_HEADER as DEFAULT_CLIENT_CERT_HEADER
 
 DESCRIPTION = """\
 A sandbox of a French bank (ASPSP) serving the STET PSD2 funds-availability
@@ -48,6 +50,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--watch", action="store_true",
                        help="reload the scenario file when it changes (a bad file is reported and the "
                             "running scenario stays in force)")
+    tls = serve.add_argument_group(
+        "TLS and client certificates (QWAC)",
+        "Either terminate TLS here (--tls-cert, --tls-key, --client-ca), or run behind a TLS-terminating "
+        "proxy that forwards the client certificate in a header (--client-cert-header).",
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", default=os.environ.get("MOCK_ASPSP_TLS_CERT"),
+                     help="serve HTTPS with this PEM server certificate (env MOCK_ASPSP_TLS_CERT)")
+    tls.add_argument("--tls-key", metavar="FILE", default=os.environ.get("MOCK_ASPSP_TLS_KEY"),
+                     help="private key of --tls-cert, if not in the same file (env MOCK_ASPSP_TLS_KEY)")
+    tls.add_argument("--client-ca", metavar="FILE", default=os.environ.get("MOCK_ASPSP_CLIENT_CA"),
+                     help="ask TLS clients for a certificate issued by these CA(s) (PEM); optional at the TLS "
+                          "level, required by /token, /revoke and the API in strict scenarios "
+                          "(env MOCK_ASPSP_CLIENT_CA)")
+    tls.add_argument("--client-cert-header", metavar="NAME", nargs="?", const=DEFAULT_CLIENT_CERT_HEADER,
+                     help="trust the client certificate (URL-escaped PEM, as nginx's $ssl_client_escaped_cert) "
+                          f"in this request header; without a NAME, {DEFAULT_CLIENT_CERT_HEADER}. Ignored unless "
+                          "set (env MOCK_ASPSP_CLIENT_CERT_HEADER)")
 
     scenario = commands.add_parser("scenario", help="work with scenario files")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="COMMAND")
@@ -55,7 +74,85 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="validate a scenario file", description="Validate a scenario file and list every problem."
     )
     check.add_argument("file", nargs="+", help="scenario YAML file(s)")
+
+    certs = commands.add_parser("certs", help="test certificates and request signatures for TPPs")
+    certs_commands = certs.add_subparsers(dest="certs_command", required=True, metavar="COMMAND")
+    issue = certs_commands.add_parser(
+        "issue",
+        help="issue a test CA, a QWAC and a QSealC for a TPP",
+        description="Write a new test CA (ca.pem, ca.key), a QWAC (qwac.pem, qwac.key) and a QSealC "
+                    "(qsealc.pem, qsealc.key) with the TPP's organizationIdentifier and PSD2 QCStatement, "
+                    "valid 3 years; print the files, the keyId to sign with and a scenario snippet that "
+                    "registers the TPP. Test keys only: never use them outside a sandbox.",
+    )
+    issue.add_argument("--client-id", required=True,
+                       help="the TPP's organization identifier, PSDXX-AUTHORITY-PSPID (e.g. PSDFR-ACPR-12345)")
+    issue.add_argument("--name", default="Test TPP", help="the TPP's name in the certificates (default: Test TPP)")
+    issue.add_argument("--roles", nargs="+", default=["PSP_IC"], metavar="ROLE",
+                       help="PSD2 roles, space- or comma-separated: PSP_AS PSP_PI PSP_AI PSP_IC (default PSP_IC)")
+    issue.add_argument("--redirect-uri", action="append", metavar="URL",
+                       help=f"redirect URI for the snippet, repeatable (default {DEFAULT_REDIRECT_URIS[0]})")
+    issue.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to (created)")
+    issue.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
+    _validity_arguments(issue)
+
+    server = certs_commands.add_parser(
+        "server",
+        help="issue a TLS server certificate for serve --tls-cert",
+        description="Write server.pem and server.key, issued by the CA of DIR (ca.pem, ca.key, as written by "
+                    "'certs issue'), for the given host names and IP addresses.",
+    )
+    server.add_argument("--out", required=True, metavar="DIR", help="folder holding ca.pem and ca.key")
+    server.add_argument("--host", action="append", metavar="NAME",
+                        help="host name or IP address, repeatable (default: localhost and 127.0.0.1)")
+    server.add_argument("--force", action="store_true", help="overwrite an existing server.pem / server.key")
+    _validity_arguments(server)
+
+    sign = certs_commands.add_parser(
+        "sign",
+        help="sign an API request with a QSealC key, for curl",
+        description="Print the Digest (with a body) and Signature headers of a request signed as STET asks "
+                    "(draft-cavage HTTP signature over (request-target), digest, x-request-id, date and psu-* "
+                    "headers present). Send the headers given here and the body byte for byte "
+                    "(curl --data-binary @FILE).",
+    )
+    sign.add_argument("--key", required=True, metavar="FILE", help="the QSealC's private key (PEM), e.g. qsealc.key")
+    sign.add_argument("--key-id", required=True, metavar="KEYID",
+                      help="the keyId: a URL ending in _ and the QSealC's SHA-256 fingerprint (printed by certs issue)")
+    sign.add_argument("--method", default="POST", help="HTTP method (default POST)")
+    sign.add_argument("--url", required=True, metavar="PATH",
+                      help="path with query as sent, e.g. /stet/psd2/v1.4.2/funds-confirmations (a full URL is "
+                           "reduced to its path and query)")
+    sign.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                      help="a header the request sends, repeatable (X-Request-ID is needed by the bank)")
+    sign.add_argument("--body", metavar="FILE", help="the request body: a file, or - for standard input")
+    sign.add_argument("--algorithm", choices=("rsa-sha256", "hs2019"), default="rsa-sha256",
+                      help="signature algorithm (default rsa-sha256)")
+    sign.add_argument("--format", choices=("curl", "headers"), default="curl",
+                      help="curl: -H '...' options to paste; headers: 'Name: value' lines for curl -H @FILE")
     return parser
+
+
+def _validity_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--valid-from", metavar="YYYY-MM-DD",
+                        help="start of validity, UTC (default: an hour ago)")
+    parser.add_argument("--days", type=int, metavar="N",
+                        help="validity in days (default 1095, i.e. 3 years; the CA of certs issue: 10 years)")
+
+
+def _validity(args: argparse.Namespace) -> dict:
+    """not_before / not_after for pki from --valid-from and --days; ValueError if malformed."""
+    from datetime import datetime, timedelta, timezone
+
+    start = None
+    if args.valid_from:
+        start = datetime.strptime(args.valid_from, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    if args.days is not None and args.days < 1:
+        raise ValueError("--days must be at least 1")
+    end = None
+    if args.days:
+        end = (start or datetime.now(timezone.utc) - timedelta(hours=1)) + timedelta(days=args.days)
+    return {"not_before": start, "not_after": end}
 
 
 def _check(files: Sequence[str]) -> int:
@@ -78,17 +175,22 @@ def _check(files: Sequence[str]) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
-    from .serving import serve
+    from .serving import serve, tls_options
 
-    config = from_environment(scenario=args.scenario, db=args.db)
+    config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header)
+    problem = _tls_problem(args)
+    if problem:
+        print(f"mock-aspsp serve: {problem}", file=sys.stderr)
+        return 2
     try:
         app = create_app(config)
     except ScenarioError as error:
         print("\n".join(str(p) for p in error.problems), file=sys.stderr)
         return 2
+    scheme = "https" if args.tls_cert else "http"
     print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {config.db}, "
-          f"http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    options = {}
+          f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
     if args.watch:
         from .watch import start_watching
 
@@ -98,10 +200,115 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tls_problem(args: argparse.Namespace) -> Optional[str]:
+    if not args.tls_cert and (args.tls_key or args.client_ca):
+        return "--tls-key and --client-ca need --tls-cert"
+    for option in ("tls_cert", "tls_key", "client_ca"):
+        path = getattr(args, option)
+        if path and not os.path.isfile(path):
+            return f"--{option.replace('_', '-')} {path}: no such file"
+    return None
+
+
+def _roles(values: Sequence[str]) -> list[str]:
+    return [role.strip() for value in values for role in value.split(",") if role.strip()]
+
+
+def _certs_issue(args: argparse.Namespace) -> int:
+    from .pki import issue_bundle
+
+    try:
+        report = issue_bundle(args.out, args.client_id, args.name, _roles(args.roles),
+                              redirect_uris=args.redirect_uri or DEFAULT_REDIRECT_URIS, overwrite=args.force,
+                              **_validity(args))
+    except FileExistsError as error:
+        print(f"mock-aspsp certs issue: {error} (use --force to overwrite)", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as error:  # a bad client_id, role or date says which
+        print(f"mock-aspsp certs issue: {error}", file=sys.stderr)
+        return 1
+    print(f"Test certificates for {args.client_id} in {report.out_dir} (test keys: sandbox use only):")
+    for name, path in report.files.items():
+        print(f"  {name:<11} {path}")
+    print(f"\nQWAC   SHA-256 {report.qwac_sha256}\nQSealC SHA-256 {report.qsealc_sha256}")
+    print(f"\nkeyId to sign API calls with (certs sign --key {report.files['qsealc.key']} --key-id ...):")
+    print(f"  {report.key_id}")
+    print("\nScenario snippet registering the TPP:\n")
+    print(report.snippet, end="")
+    return 0
+
+
+def _certs_server(args: argparse.Namespace) -> int:
+    from .pki import load_issued, write_server_files
+
+    out = os.path.abspath(args.out)
+    hosts = args.host or ["localhost", "127.0.0.1"]
+    try:
+        ca = load_issued(os.path.join(out, "ca.pem"), os.path.join(out, "ca.key"))
+        files = write_server_files(out, ca, hosts, overwrite=args.force, **_validity(args))
+    except (OSError, ValueError) as error:
+        print(f"mock-aspsp certs server: {error}", file=sys.stderr)
+        return 1
+    print(f"TLS server certificate for {', '.join(hosts)}:")
+    for name, path in files.items():
+        print(f"  {name:<11} {path}")
+    print(f"\nmock-aspsp serve --tls-cert {files['server.pem']} --tls-key {files['server.key']} "
+          f"--client-ca {os.path.join(out, 'ca.pem')}")
+    return 0
+
+
+def _certs_sign(args: argparse.Namespace) -> int:
+    import shlex
+    from urllib.parse import urlsplit
+
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from .tpp.signatures import sign_request
+
+    try:
+        with open(args.key, "rb") as handle:
+            key = load_pem_private_key(handle.read(), password=None)
+        if args.body == "-":
+            body = sys.stdin.buffer.read()
+        elif args.body:
+            with open(args.body, "rb") as handle:
+                body = handle.read()
+        else:
+            body = b""
+    except (OSError, ValueError, TypeError) as error:
+        print(f"mock-aspsp certs sign: {error}", file=sys.stderr)
+        return 1
+    headers = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            print(f"mock-aspsp certs sign: --header {header!r}: expected 'Name: value'", file=sys.stderr)
+            return 1
+        headers[name.strip()] = value.strip()
+    target = args.url
+    if "://" in target:
+        parts = urlsplit(target)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        added = sign_request(args.method.upper(), target, headers, body, key_id=args.key_id, private_key=key,
+                             algorithm=args.algorithm)
+    except ValueError as error:
+        print(f"mock-aspsp certs sign: {error}", file=sys.stderr)
+        return 1
+    lines = [f"{name}: {value}" for name, value in added.items()]
+    if args.format == "headers":
+        print("\n".join(lines))
+    else:
+        print(" \\\n".join(f"-H {shlex.quote(line)}" for line in lines))
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "certs":
+        return {"issue": _certs_issue, "server": _certs_server, "sign": _certs_sign}[args.certs_command](args)
     return _check(args.file)
 
 

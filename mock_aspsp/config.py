@@ -19,16 +19,33 @@ class Config:
     scenario: Path
     db: Path
     admin_token: Optional[str] = None
+    # Behind a TLS-terminating proxy: the trusted request header carrying the client's certificate
+    # (URL-escaped PEM, as nginx's $ssl_client_escaped_cert). None: such a header is ignored.
+    client_cert_header: Optional[str] = None
+    # Shared state of several replicas: ``redis://host:6379/0``. None: the SQLite file ``db``.
+    store: Optional[str] = None
+    # At start, publish the scenario file even over one swapped in with PUT /__admin/scenario
+    # (see ``Sandbox``): how a redeploy with a new file takes over a shared store.
+    publish_scenario: bool = False
 
 
 def from_environment(
-    env: Mapping[str, str] = os.environ, *, scenario: Optional[str] = None, db: Optional[str] = None
+    env: Mapping[str, str] = os.environ, *, scenario: Optional[str] = None, db: Optional[str] = None,
+    client_cert_header: Optional[str] = None, store: Optional[str] = None, publish_scenario: bool = False,
 ) -> Config:
-    """Explicit arguments win over ``MOCK_ASPSP_SCENARIO`` / ``MOCK_ASPSP_DB``; a fresh temporary DB otherwise."""
+    """Explicit arguments win over ``MOCK_ASPSP_SCENARIO`` / ``MOCK_ASPSP_DB`` /
+    ``MOCK_ASPSP_CLIENT_CERT_HEADER``; a fresh temporary DB otherwise.
+
+    State: ``store`` (a URL), else an explicit ``db``, else ``MOCK_ASPSP_STORE``, else ``MOCK_ASPSP_DB``."""
     scenario_path = scenario or env.get("MOCK_ASPSP_SCENARIO") or str(default_scenario())
-    db_path = db or env.get("MOCK_ASPSP_DB") or str(Path(tempfile.mkdtemp(prefix="mock-aspsp-")) / "state.sqlite3")
+    store = store or (None if db else env.get("MOCK_ASPSP_STORE")) or None
+    db_path = db or env.get("MOCK_ASPSP_DB") or (
+        "state.sqlite3" if store else str(Path(tempfile.mkdtemp(prefix="mock-aspsp-")) / "state.sqlite3"))
     return Config(
         scenario=Path(scenario_path),
         db=Path(db_path),
         admin_token=env.get("MOCK_ASPSP_ADMIN_TOKEN") or None,
+        client_cert_header=client_cert_header or env.get("MOCK_ASPSP_CLIENT_CERT_HEADER") or None,
+        store=store,
+        publish_scenario=publish_scenario or env.get("MOCK_ASPSP_PUBLISH_SCENARIO", "").lower() in ("1", "true", "yes"),
     )

@@ -225,11 +225,15 @@ def _snippet(
     name: str,
     roles: Sequence[str],
     redirect_uris: Sequence[str],
-    fingerprints: Sequence[str],
+    certificate_paths: Sequence[Path],
 ) -> str:
-    """YAML registering the TPP; scalars are written as JSON strings, which YAML reads as they are."""
+    """YAML registering the TPP (the scenario format's ``trusted_cas`` and ``tpps`` keys); scalars are
+    written as JSON strings, which YAML reads as they are. Paths are absolute, so the snippet works in a
+    scenario file anywhere."""
     q = json.dumps
     lines = [
+        "# Merge into a scenario (README, \"Certificates and signatures\"); with settings: {strictness: strict}",
+        "# the bank requires the QWAC at /token and a QSealC signature on every API call.",
         "trusted_cas:",
         f"  - {q(str(ca_path))}",
         "tpps:",
@@ -239,7 +243,8 @@ def _snippet(
         "    redirect_uris:",
         *(f"      - {q(u)}" for u in redirect_uris),
         "    certificates:",
-        *(f"      - {q(f)}  # {label}" for f, label in zip(fingerprints, ("QWAC", "QSealC"), strict=True)),
+        *(f"      - {q(str(p))}  # {label}"
+          for p, label in zip(certificate_paths, ("QWAC", "QSealC"), strict=True)),
     ]
     return "\n".join(lines) + "\n"
 
@@ -291,7 +296,9 @@ def write_bundle(
         key_id=make_key_id(key_id_prefix, tpp.qsealc.sha256),
         qwac_sha256=fingerprints[0],
         qsealc_sha256=fingerprints[1],
-        snippet=_snippet(files["ca.pem"], client_id, name, roles, redirect_uris, fingerprints),
+        snippet=_snippet(
+            files["ca.pem"], client_id, name, roles, redirect_uris, (files["qwac.pem"], files["qsealc.pem"])
+        ),
     )
 
 
@@ -303,10 +310,89 @@ def issue_bundle(
     *,
     redirect_uris: Sequence[str] = DEFAULT_REDIRECT_URIS,
     overwrite: bool = False,
+    not_before: Optional[datetime] = None,
+    not_after: Optional[datetime] = None,
 ) -> BundleReport:
-    """Everything ``mock-aspsp certs issue`` does: a new CA, the TPP's QWAC and QSealC, written to ``out_dir``."""
-    ca = issue_ca(f"mock-aspsp test CA for {client_id}")
-    tpp = issue_tpp_certificates(ca, client_id, name, roles)
+    """Everything ``mock-aspsp certs issue`` does: a new CA, the TPP's QWAC and QSealC, written to ``out_dir``.
+
+    ``not_before`` / ``not_after`` bound the CA and both certificates alike (default: from an hour ago,
+    3 years for the TPP's certificates and 10 for the CA).
+    """
+    ca = issue_ca(f"mock-aspsp test CA for {client_id}", not_before=not_before, not_after=not_after)
+    tpp = issue_tpp_certificates(ca, client_id, name, roles, not_before=not_before, not_after=not_after)
     return write_bundle(
         out_dir, ca, tpp, client_id=client_id, name=name, roles=roles, redirect_uris=redirect_uris, overwrite=overwrite
     )
+
+
+def issue_server_certificate(
+    ca: Issued,
+    names: Sequence[str],
+    *,
+    key: Optional[PrivateKey] = None,
+    not_before: Optional[datetime] = None,
+    not_after: Optional[datetime] = None,
+) -> Issued:
+    """A TLS server certificate for ``mock-aspsp serve --tls-cert``: host names and IP addresses as SANs."""
+    import ipaddress
+
+    if not names:
+        raise ValueError("a server certificate needs at least one host name or IP address")
+    key = key or new_key()
+    alternatives: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            alternatives.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            alternatives.append(x509.DNSName(name))
+    start, end = _validity(not_before, not_after, DEFAULT_VALIDITY)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+        .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()), critical=False)
+        .sign(ca.private_key, hashes.SHA256())
+    )
+    return Issued(certificate, key)
+
+
+def load_issued(cert_path: Union[str, Path], key_path: Union[str, Path]) -> Issued:
+    """A certificate and its key from PEM files (e.g. the ``ca.pem`` / ``ca.key`` of ``certs issue``)."""
+    certificate = x509.load_pem_x509_certificate(Path(cert_path).read_bytes())
+    key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise ValueError(f"{key_path}: an RSA or EC private key is expected")
+    return Issued(certificate, key)
+
+
+def write_server_files(
+    out_dir: Union[str, Path],
+    ca: Issued,
+    names: Sequence[str],
+    *,
+    overwrite: bool = False,
+    not_before: Optional[datetime] = None,
+    not_after: Optional[datetime] = None,
+) -> dict[str, Path]:
+    """Write ``server.pem`` and ``server.key`` (owner-only) for ``names``, issued by ``ca``."""
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"server.pem": out / "server.pem", "server.key": out / "server.key"}
+    existing = [str(p) for p in files.values() if p.exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"refusing to overwrite {', '.join(existing)}")
+    issued = issue_server_certificate(ca, names, not_before=not_before, not_after=not_after)
+    files["server.pem"].write_bytes(issued.cert_pem)
+    fd = os.open(files["server.key"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(issued.key_pem)
+    os.chmod(files["server.key"], 0o600)
+    return files

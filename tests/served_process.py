@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -68,21 +68,25 @@ class Served:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def start(workdir: Path, *args: str, workers: int = 2) -> Served:
-    """Start the server and return once it answers (or raise with its log)."""
+def start(workdir: Path, *args: str, workers: int = 2, ca_file: Optional[Path] = None) -> Served:
+    """Start the server and return once it answers (or raise with its log).
+
+    ``ca_file``: the server serves HTTPS (``--tls-cert`` in ``args``) with a certificate of this CA.
+    """
     port = free_port()
     command = [str(console_script()), "serve", "--port", str(port), "--workers", str(workers),
                "--db", str(workdir / "state.sqlite3"), *args]
     log = workdir / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-    served = Served(f"http://127.0.0.1:{port}", process, log)
+    served = Served(f"{'https' if ca_file else 'http'}://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"mock-aspsp serve exited with {process.returncode}:\n{served.log_text()}")
         try:
-            if requests.get(f"{served.url}/.well-known/oauth-authorization-server", timeout=1).ok:
+            metadata = f"{served.url}/.well-known/oauth-authorization-server"
+            if requests.get(metadata, timeout=1, verify=str(ca_file) if ca_file else True).ok:
                 return served
         except requests.ConnectionError:
             pass
@@ -92,8 +96,8 @@ def start(workdir: Path, *args: str, workers: int = 2) -> Served:
 
 
 @contextlib.contextmanager
-def served_process(workdir: Path, *args: str, workers: int = 2) -> Iterator[Served]:
-    served = start(workdir, *args, workers=workers)
+def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optional[Path] = None) -> Iterator[Served]:
+    served = start(workdir, *args, workers=workers, ca_file=ca_file)
     try:
         yield served
     finally:

@@ -17,6 +17,7 @@ from ..errors import PageError
 from ..scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
 from ..store import token_hash
+from ..tpp.registry import access_refusal, effective_tpp
 from ..web import requested_bank, sandbox, snapshot
 from .journey import (
     Journey,
@@ -73,8 +74,9 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
     scope = args.get("scope", "")
     if scope not in SCOPES:
         return "invalid_scope", f"scope must be one of {', '.join(sorted(SCOPES))}"
-    if tpp.status != "active":
-        return "unauthorized_client", "the TPP's profile is revoked at this bank"
+    refusal = access_refusal(tpp)  # revoked profile or access denied, by the scenario or the admin API
+    if refusal:
+        return "unauthorized_client", refusal
     if "PSP_IC" not in tpp.roles:
         return "unauthorized_client", "the TPP does not hold the card-issuer role (PSP_IC)"
     return None
@@ -85,7 +87,7 @@ def authorize() -> Response:
     now, scenario = snapshot().now, snapshot().scenario
     bank = _bank(scenario)
     tpp, redirect_uri = _registered_client(scenario)
-    problem = _request_problem(tpp)
+    problem = _request_problem(effective_tpp(scenario, sandbox().store, tpp.client_id))
     state = request.args.get("state")
     if problem:
         return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))
@@ -116,6 +118,10 @@ def _journey(journey_id: str) -> Journey:
     if data is None:
         raise PageError("Session inconnue", "This authentication session does not exist or has ended.", 404)
     journey = Journey(**data)
+    if journey.step == "done":
+        # Checked before the browser: finishing deletes the cookie, so a replay
+        # (back button, resubmitted form) must still be told the session is over.
+        raise PageError("Session terminée", "This authentication session is over.", 410)
     if not same_secret(token_hash(request.cookies.get(BROWSER_COOKIE, "")), journey.browser):
         raise PageError(
             "Session invalide",

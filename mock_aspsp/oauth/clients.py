@@ -1,24 +1,37 @@
-"""Who is calling ``/token`` and ``/revoke``: the TPP named by ``client_id``.
+"""Who is calling ``/token`` and ``/revoke``: the TPP named by ``client_id``, proven by its QWAC.
 
 The ``client_id`` is the organization identifier from the TPP's eIDAS
-certificate (ETSI TS 119 495). The registry check here is the one every
-strictness level applies: a known TPP whose profile is not revoked.
+certificate (ETSI TS 119 495). The client certificate of the TLS connection
+(or of the trusted proxy header) must carry that identifier, chain to a CA
+the scenario trusts, be valid on the mock's clock, not be revoked and be a
+QWAC; strict scenarios require it, lenient ones check it only when sent. The
+registry check (profile revoked, access denied by the bank, by the scenario
+or the admin API) applies at every strictness level.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Mapping
 
 from ..errors import OAuthError
 from ..scenario import Scenario, Tpp
+from ..tpp.registry import IdentityRefused, RegistryStore, access_refusal, check_client_certificate, effective_tpp
+from ..tpp.transport import client_certificate
 
 
-def authenticate_client(scenario: Scenario, form: Mapping[str, str]) -> Tpp:
+def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: RegistryStore, now: datetime) -> Tpp:
     client_id = form.get("client_id")
     if not client_id:
         raise OAuthError("invalid_client", "the 'client_id' parameter is missing", 401)
-    tpp = scenario.tpp(client_id)
+    tpp = effective_tpp(scenario, store, client_id)
     if tpp is None:
         raise OAuthError("invalid_client", f"no TPP is registered with client_id {client_id}", 401)
-    if tpp.status != "active":
-        raise OAuthError("invalid_client", "the TPP's profile is revoked at this bank", 401)
+    cert, unreadable = client_certificate()
+    try:
+        check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
+    except IdentityRefused as refused:
+        raise OAuthError("invalid_client", refused.reason, 401) from None
+    refusal = access_refusal(tpp)
+    if refusal:
+        raise OAuthError("invalid_client", refusal, 401)
     return tpp

@@ -48,7 +48,7 @@ def token() -> Response:
     if grant_type not in GRANTS:
         raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token")
     scenario, now = snapshot().scenario, snapshot().now
-    tpp = authenticate_client(scenario, form)
+    tpp = authenticate_client(scenario, form, sandbox().store, now)
     return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
 
 
@@ -56,7 +56,7 @@ def token() -> Response:
 def revoke() -> Response:
     form = _form()
     bank = _bank()
-    tpp = authenticate_client(snapshot().scenario, form)
+    tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now)
     tokens.revoke(sandbox().store, snapshot().now, bank, tpp, form)
     return _no_store(Response(status=200))
 

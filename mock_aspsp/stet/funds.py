@@ -1,9 +1,11 @@
 """``POST /stet/psd2/{version}/funds-confirmations`` (and the sandbox alias ``/{version}/...``).
 
 Checks run in the order a bank's gateway applies them: establishment,
-content negotiation, bearer token and scope, TPP registry, headers, body
-(JSON, then the version's STET schema, then the bank's own rules: IBAN only,
-consented account, eligibility). The decision itself is ``coverage.covers``.
+content negotiation, bearer token and scope, TPP registry (revoked, denied),
+X-Request-ID, TPP identity (QWAC when sent or strict, QSealC signature and
+Digest when sent or strict, PSP_IC role), body (JSON, then the version's
+STET schema, then the bank's own rules: IBAN only, consented account,
+eligibility). The decision itself is ``coverage.covers``.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from ..errors import ApiError
 from ..iban import is_valid_iban
 from ..oauth.tokens import bearer_grant
 from ..scenario import Scenario
+from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
+from ..tpp.transport import client_certificate, request_target
 from ..validation import schema_set
 from ..web import requested_bank, sandbox, snapshot
 from .versions import ApiVersion, version_for
@@ -26,6 +30,7 @@ blueprint = Blueprint("stet", __name__)
 HAL_JSON = "application/hal+json; charset=utf-8"
 REQUEST_ID_MAX = 70
 REQUEST_DEFINITION = "PaymentCoverageRequestResource"
+SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x-request-id digest"'
 
 
 def _version(prefix: str) -> ApiVersion:
@@ -58,11 +63,16 @@ def _request_id() -> str:
     return request_id
 
 
+def _not_json(constant: str) -> None:
+    """NaN and Infinity are Python's JSON extensions, not JSON (RFC 8259 §6)."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def _body(version: ApiVersion) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
     try:
-        body = json.loads(request.get_data(cache=True) or b"null")
+        body = json.loads(request.get_data(cache=True) or b"null", parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "body: not valid JSON") from None
     problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
@@ -74,6 +84,8 @@ def _body(version: ApiVersion) -> dict:
 
 def _amount(body: dict) -> Decimal:
     amount = Decimal(str(body["instructedAmount"]["amount"]))
+    if not amount.is_finite():
+        raise ApiError(400, "instructedAmount.amount: must be a finite number")
     if amount <= 0:
         raise ApiError(400, "instructedAmount.amount: must be greater than zero")
     return amount
@@ -96,6 +108,26 @@ def _link(path: str) -> dict:
     return {"self": {"href": path.lstrip("/")}}
 
 
+def _check_identity(scenario: Scenario, now, client_id: str):
+    """The TPP's QWAC (when sent; required when strict) and QSealC signature (likewise); returns the
+    QSealC that signed the call, or None. 401 when nothing usable was sent or the signature does not
+    verify, 403 when a certificate is refused (README, "Error reference")."""
+    store = sandbox().store
+    cert, unreadable = client_certificate()
+    try:
+        check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
+    except IdentityRefused as refused:
+        raise ApiError(refused.status, refused.reason) from None
+    try:
+        return check_request_signature(
+            request.method, request_target(), request.headers, request.get_data(cache=True),
+            client_id=client_id, scenario=scenario, store=store, now=now,
+        )
+    except IdentityRefused as refused:
+        challenge = {"WWW-Authenticate": SIGNATURE_CHALLENGE} if refused.status == 401 else {}
+        raise ApiError(refused.status, refused.reason, challenge) from None
+
+
 @blueprint.post("/stet/psd2/<prefix>/funds-confirmations")
 @blueprint.post("/<prefix>/funds-confirmations")
 def funds_confirmations(prefix: str) -> Response:
@@ -105,12 +137,16 @@ def funds_confirmations(prefix: str) -> Response:
     _check_accept()
     grant = bearer_grant(sandbox().store, now, bank, request.headers.get("Authorization"), version)
     g.client_id = grant.client_id
-    tpp = scenario.tpp(grant.client_id)
-    if tpp is None or tpp.status != "active":
+    tpp = effective_tpp(scenario, sandbox().store, grant.client_id)
+    if tpp is None:
         raise ApiError(403, "the TPP's profile is revoked at this bank")
-    if "PSP_IC" not in tpp.roles:
-        raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
+    refusal = access_refusal(tpp)
+    if refusal:
+        raise ApiError(403, refusal)
     _request_id()
+    qsealc = _check_identity(scenario, now, grant.client_id)
+    if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
+        raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
     body = _body(version)
     iban = _iban(body)
     amount = _amount(body)

@@ -40,8 +40,11 @@ NOT_PARAMETERS = frozenset({"authorization", "content-type", "accept"})
 
 API_ERROR_MEANINGS = {
     400: "malformed request: a header or body field is missing or invalid (named in `message`)",
-    401: "no, malformed, unknown, expired or revoked access token",
-    403: "token scope, TPP role or profile, or the PSU's consent does not cover this request",
+    401: "no, malformed, unknown, expired or revoked access token; or the TPP is not authenticated: QWAC "
+    "client certificate or QSealC `Signature` missing (strict scenarios), or a signature or `Digest` that "
+    "does not verify (named in `message`)",
+    403: "token scope, TPP role, profile (revoked, denied) or certificate (another TPP's, untrusted, expired, "
+    "revoked), or the PSU's consent does not cover this request",
     404: "unknown API version or establishment (bank code in the host name)",
     405: "method not allowed on this resource",
     406: "`Accept` allows neither application/hal+json nor application/json",
@@ -53,7 +56,8 @@ API_ERROR_MEANINGS = {
 }
 TOKEN_ERROR_MEANINGS = {
     400: "invalid_request, invalid_grant, unsupported_grant_type or invalid_scope",
-    401: "invalid_client: unknown or revoked TPP",
+    401: "invalid_client: unknown, revoked or denied TPP, or its QWAC client certificate missing (strict "
+    "scenarios) or refused (named in `error_description`)",
     404: "unknown establishment (bank code in the host name)",
     405: "method not allowed",
     429: "too many requests",
@@ -132,7 +136,11 @@ def _funds_operation(version: ApiVersion, stet: dict) -> dict:
     for status in statuses:
         responses[str(status)] = _error_response(status, API_ERROR_MEANINGS.get(status, "error"), ERROR_SCHEMA)
     responses["401"]["headers"] = {
-        "WWW-Authenticate": {"description": "RFC 6750 Bearer challenge", "schema": {"type": "string"}}
+        "WWW-Authenticate": {
+            "description": "RFC 6750 Bearer challenge, or a Signature challenge when the QSealC signature is "
+            "missing or wrong",
+            "schema": {"type": "string"},
+        }
     }
     return {
         "operationId": operation.get("operationId", "fundsConfirmationsPost"),

@@ -266,3 +266,31 @@ def psd2_qc_statement(certificate: x509.Certificate) -> Optional[Psd2QcStatement
     if not isinstance(value, x509.UnrecognizedExtension):  # pragma: no cover - if cryptography learns the type
         raise QcStatementError("qcStatements extension was decoded by cryptography; raw DER expected")
     return decode_qc_statements(value.value)
+
+
+def qc_types(certificate: x509.Certificate) -> frozenset[str]:
+    """The QcType OIDs (EN 319 412-5) a certificate declares: QC_TYPE_WEB for a QWAC, QC_TYPE_ESEAL for a QSealC.
+
+    Empty when the certificate has no qcStatements or no QcType statement;
+    a malformed extension raises QcStatementError.
+    """
+    try:
+        extension = certificate.extensions.get_extension_for_oid(QC_STATEMENTS_EXTENSION_OID)
+    except x509.ExtensionNotFound:
+        return frozenset()
+    value = extension.value
+    if not isinstance(value, x509.UnrecognizedExtension):  # pragma: no cover - if cryptography learns the type
+        raise QcStatementError("qcStatements extension was decoded by cryptography; raw DER expected")
+    found: set[str] = set()
+    for index, (tag, content, _) in enumerate(_elements(_only(value.value, _SEQUENCE, "QCStatements"), "QCStatements")):
+        what = f"QCStatements[{index}]"
+        fields = _elements(content, what) if tag == _SEQUENCE else []
+        if len(fields) != 2 or fields[0][0] != _OID or _decode_oid(fields[0][1], f"{what}.statementId") != QC_TYPE_OID:
+            continue
+        for type_index, (type_tag, type_content, _) in enumerate(
+            _elements(_only(fields[1][2], _SEQUENCE, f"{what}.QcType"), f"{what}.QcType")
+        ):
+            if type_tag != _OID:
+                raise QcStatementError(f"{what}.QcType[{type_index}]: expected OBJECT IDENTIFIER, found tag 0x{type_tag:02x}")
+            found.add(_decode_oid(type_content, f"{what}.QcType[{type_index}]"))
+    return frozenset(found)

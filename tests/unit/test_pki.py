@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mock_aspsp import pki
+from mock_aspsp.scenario import read_scenario
 from mock_aspsp.tpp.certificates import check_certificate, load_ca_bundle, load_certificate
 from mock_aspsp.tpp.organization import InvalidOrganizationIdentifier
 from mock_aspsp.tpp.qcstatements import QC_STATEMENTS_EXTENSION_OID, QcStatementError
@@ -105,10 +106,22 @@ def test_write_bundle(tmp_path):
                 "name": fx.NAME,
                 "roles": ["PSP_IC"],
                 "redirect_uris": ["https://tpp.example/callback"],
-                "certificates": [report.qwac_sha256, report.qsealc_sha256],
+                "certificates": [str(out.resolve() / "qwac.pem"), str(out.resolve() / "qsealc.pem")],
             }
         ],
     }
+
+
+def test_snippet_registers_the_tpp_in_a_scenario(tmp_path):
+    """The printed snippet, pasted into a scenario next to its banks, loads and indexes both certificates."""
+    report = pki.write_bundle(tmp_path, fx.ca(), fx.tpp(), client_id=fx.CLIENT_ID, name=fx.NAME, roles=["PSP_IC"])
+    path = tmp_path / "world.yaml"
+    path.write_text('banks:\n  - code: "30007"\n    name: Banque\n' + report.snippet)
+    scenario = read_scenario(path)[0]
+    tpp = scenario.tpp(fx.CLIENT_ID)
+    assert [c.sha256 for c in tpp.certificates] == [report.qwac_sha256, report.qsealc_sha256]
+    assert scenario.certificate(report.qsealc_sha256).organization_identifier == fx.CLIENT_ID
+    assert scenario.trusted_cas == (fx.ca().certificate,)
 
 
 def test_write_bundle_keeps_existing_files_unless_told(tmp_path):
