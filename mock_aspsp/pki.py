@@ -129,6 +129,24 @@ def _key_usage(**flags: bool) -> x509.KeyUsage:
     return x509.KeyUsage(**{n: flags.get(n, False) for n in names})
 
 
+def _leaf_builder(
+    ca: Issued, subject: x509.Name, key: PrivateKey, not_before: Optional[datetime], not_after: Optional[datetime]
+) -> x509.CertificateBuilder:
+    """What every end-entity certificate of the test CA has: issuer, validity, not a CA, the CA's key id."""
+    start, end = _validity(not_before, not_after, DEFAULT_VALIDITY)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()), critical=False)
+    )
+
+
 def issue_certificate(
     ca: Issued,
     *,
@@ -157,18 +175,8 @@ def issue_certificate(
     if organization_identifier is not None:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, organization_identifier))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, name))
-    start, end = _validity(not_before, not_after, DEFAULT_VALIDITY)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()), critical=False)
+    builder = _leaf_builder(ca, x509.Name(attributes), key, not_before, not_after).add_extension(
+        x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
     )
     if kind == "qwac":
         builder = builder.add_extension(
@@ -345,20 +353,12 @@ def issue_server_certificate(
             alternatives.append(x509.IPAddress(ipaddress.ip_address(name)))
         except ValueError:
             alternatives.append(x509.DNSName(name))
-    start, end = _validity(not_before, not_after, DEFAULT_VALIDITY)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _leaf_builder(ca, subject, key, not_before, not_after)
         .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .add_extension(_key_usage(digital_signature=True, key_encipherment=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()), critical=False)
         .sign(ca.private_key, hashes.SHA256())
     )
     return Issued(certificate, key)
