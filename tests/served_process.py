@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,18 +29,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from mock_aspsp.testing import free_port
+
 STARTUP_LIMIT_S = 30
 STOP_LIMIT_S = 20
 CLIENT_ID = "PSDFR-ACPR-12345"
 REDIRECT_URI = "https://tpp.example.com/callback"
 HEADLESS_PSU = "bruno"  # scenarios/default.yaml: sca: approve, consents at once
 HEADLESS_IBAN = "FR7630007000020009876540145"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def console_script() -> Path:
