@@ -37,7 +37,7 @@ load: install-test
 
 # Product vs a bare Flask-under-gunicorn baseline, same run (see BENCHMARKS.md).
 bench: install-test
-	.ci/install-system-deps wrk
+	.ci/install-system-deps wrk redis-server
 	$(BIN)/python tests/bench/bench.py $(ARGS)
 
 clean:

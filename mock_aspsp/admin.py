@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from .clock import format_duration, isoformat, parse_duration, parse_instant
 from .errors import ApiError
 from .faults import rule_problems
+from .sandbox import ADMIN_SOURCE
 from .scenario import Scenario, ScenarioError
 from .store import Grant
 from .tpp.certificates import normalize_fingerprint
@@ -86,7 +87,7 @@ def put_scenario() -> Response:
     except UnicodeDecodeError:
         raise ApiError(400, "the scenario must be UTF-8 text (YAML or JSON)") from None
     try:
-        scenario = sandbox().swap_scenario(text, "PUT /__admin/scenario")
+        scenario = sandbox().swap_scenario(text, ADMIN_SOURCE)
     except ScenarioError as error:
         return _unprocessable(
             f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",

@@ -17,20 +17,21 @@ from .errors import ApiError, OAuthError, PageError
 from .responses import api_error, by_audience, oauth_error, page_error
 from .sandbox import Sandbox
 from .scenario import read_scenario
-from .store import SqliteStore, StoreUnavailable
+from .store import StoreUnavailable, open_store
 from .web import sandbox
 
 log = logging.getLogger("mock_aspsp")
 
 
 def create_app(config: Config, clock: Clock = Clock()) -> Flask:
-    """Build the app; raises ScenarioError when the scenario file is bad."""
+    """Build the app; raises ScenarioError when the scenario file is bad, ValueError for an unknown store
+    URL and StoreUnavailable when the store (Redis) cannot be reached."""
     scenario, text = read_scenario(config.scenario)
-    store = SqliteStore(str(config.db), journal_limit=scenario.settings.journal_size)
+    store = open_store(config.store, str(config.db), journal_limit=scenario.settings.journal_size)
     app = Flask(__name__)
     app.config["MOCK_ASPSP"] = config
     app.json.sort_keys = False
-    app.extensions["mock_aspsp"] = Sandbox(store, scenario, text, clock)
+    app.extensions["mock_aspsp"] = Sandbox(store, scenario, text, clock, publish=config.publish_scenario)
 
     from .admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize

@@ -11,6 +11,7 @@ from .config import from_environment
 from .resources import default_scenario
 from .pki import DEFAULT_REDIRECT_URIS
 from .scenario import ScenarioError, read_scenario
+from .store import StoreUnavailable, describe_store
 from .tpp.transport import DEFAULT_HEADER as DEFAULT_CLIENT_CERT_HEADER
 
 DESCRIPTION = """\
@@ -33,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the sandbox with gunicorn",
-        description="Serve the sandbox (gunicorn, several workers sharing one SQLite state file).",
+        description="Serve the sandbox (gunicorn, several workers sharing one SQLite state file, or several "
+                    "replicas sharing one Redis with --store).",
     )
     serve.add_argument(
         "--scenario",
@@ -47,6 +49,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="gunicorn worker processes (env MOCK_ASPSP_WORKERS; default 2)")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
+    serve.add_argument("--store", metavar="URL",
+                       help="state shared by several replicas: redis://host:6379/0 (also rediss://, unix://; "
+                            "?prefix=NAME: to share one Redis between sandboxes). Wins over --db "
+                            "(env MOCK_ASPSP_STORE; default: SQLite, see --db)")
+    serve.add_argument("--publish-scenario", action="store_true",
+                       help="publish the scenario file at start even if the store holds one swapped in with "
+                            "PUT /__admin/scenario (by default that one stays in force; env "
+                            "MOCK_ASPSP_PUBLISH_SCENARIO=1)")
     serve.add_argument("--watch", action="store_true",
                        help="reload the scenario file when it changes (a bad file is reported and the "
                             "running scenario stays in force)")
@@ -177,7 +187,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .serving import serve, tls_options
 
-    config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header)
+    config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
+                              store=args.store, publish_scenario=args.publish_scenario)
     problem = _tls_problem(args)
     if problem:
         print(f"mock-aspsp serve: {problem}", file=sys.stderr)
@@ -187,8 +198,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print("\n".join(str(p) for p in error.problems), file=sys.stderr)
         return 2
+    except (ValueError, StoreUnavailable) as error:
+        print(f"mock-aspsp serve: state store: {error}", file=sys.stderr)
+        return 2
     scheme = "https" if args.tls_cert else "http"
-    print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {config.db}, "
+    state = describe_store(config.store, str(config.db))
+    print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
           f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
     if args.watch:

@@ -5,12 +5,16 @@ kept in the store, bounded by the scenario's ``journal_size``.
 """
 from __future__ import annotations
 
+import logging
+
 from flask import Response, g, request
 
 from .clock import isoformat
 from .establishment import bank_code_from_host
+from .store import StoreUnavailable
 from .web import sandbox
 
+log = logging.getLogger("mock_aspsp")
 NOT_JOURNALED = ("/__admin", "/favicon.ico")
 
 
@@ -25,6 +29,16 @@ def _client_id() -> str | None:
 def record(response: Response) -> Response:
     if request.path.startswith(NOT_JOURNALED) or "snapshot" not in g:
         return response
+    try:
+        _record(response)
+    except StoreUnavailable as error:
+        # The answer is decided (tokens may have been issued): it goes out, only its journal entry is lost.
+        log.warning("request journal: entry for %s %s lost, the store is unavailable: %s",
+                    request.method, request.path, error)
+    return response
+
+
+def _record(response: Response) -> None:
     sandbox().store.record(
         {
             "time": isoformat(g.snapshot.now),
@@ -39,4 +53,3 @@ def record(response: Response) -> Response:
             "fault_rule": g.get("fault_rule"),
         }
     )
-    return response

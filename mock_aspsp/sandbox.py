@@ -3,17 +3,36 @@
 This is what the HTTP layer talks to (as moto's backends are). The scenario
 is cached per process and re-read only when the store says another worker or
 replica swapped it, so a swap reaches every worker on its next request.
+
+At start the store may already hold a scenario: a shared store (Redis) that
+other replicas serve, or a SQLite file kept across restarts. The rule:
+
+* nothing stored, or a scenario loaded from a *file* that differs from ours:
+  publish ours (a restart or a redeploy with a new file takes effect);
+* exactly our text: adopt it, with no new version (the fault rules' counters of
+  the running replicas are not reset by a replica joining);
+* a scenario swapped in with ``PUT /__admin/scenario``: it stays in force (a
+  replica starting or restarting must not undo the admin's swap on the
+  others), with a warning, unless ``publish`` (``serve --publish-scenario``).
+
+If the store loses the scenario while serving (a Redis restarted empty), the
+next request publishes the one this process serves again.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from .clock import Clock
 from .faults import FaultRule, runtime_rules
-from .scenario import Scenario, parse_scenario
+from .scenario import Scenario, ScenarioError, parse_scenario
 from .store import SqliteStore
+
+log = logging.getLogger("mock_aspsp")
+
+ADMIN_SOURCE = "PUT /__admin/scenario"  # the source of a scenario swapped in through the admin API
 
 
 @dataclass(frozen=True)
@@ -26,12 +45,33 @@ class Snapshot:
 
 
 class Sandbox:
-    def __init__(self, store: SqliteStore, scenario: Scenario, scenario_text: str, clock: Clock = Clock()):
+    def __init__(self, store: SqliteStore, scenario: Scenario, scenario_text: str, clock: Clock = Clock(),
+                 publish: bool = False):
+        """``store``: a SqliteStore or a RedisStore (the same interface)."""
         self.store = store
         self.clock = clock
         self._lock = threading.Lock()
-        self._version = store.put_scenario(scenario.source, scenario_text)
-        self._scenario = scenario
+        self._scenario, self._text = scenario, scenario_text
+        self._version = self._start(scenario, scenario_text, publish)
+
+    def _start(self, scenario: Scenario, text: str, publish: bool) -> int:
+        """The scenario version this process serves first (see the module's docstring for the rule)."""
+        version, source, stored = self.store.get_scenario()
+        if version and stored == text:
+            return version
+        if version and source == ADMIN_SOURCE and not publish:
+            try:
+                kept = parse_scenario(stored, source)
+            except ScenarioError as error:
+                log.warning("the stored scenario (version %d, swapped in with %s) no longer loads, publishing "
+                            "%s instead:\n%s", version, source, scenario.source, "\n".join(map(str, error.problems)))
+            else:
+                log.warning("the store holds scenario %r (version %d) swapped in with %s: it stays in force, not "
+                            "%s (serve --publish-scenario to publish the file instead)",
+                            kept.name, version, source, scenario.source)
+                self._scenario, self._text = kept, stored
+                return version
+        return self.store.put_scenario(scenario.source, text)
 
     def snapshot(self) -> Snapshot:
         """One read of shared state per request: clock offset and scenario version."""
@@ -39,7 +79,10 @@ class Sandbox:
         if state.scenario_version != self._version:
             with self._lock:
                 version, source, text = self.store.get_scenario()
-                self._scenario, self._version = parse_scenario(text, source), version
+                if not version:  # the store lost its scenario (a Redis restarted empty): publish ours again
+                    self._version = self.store.put_scenario(self._scenario.source, self._text)
+                elif version != self._version:
+                    self._scenario, self._text, self._version = parse_scenario(text, source), text, version
         scenario = self._scenario
         return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
 
@@ -48,5 +91,5 @@ class Sandbox:
         scenario = parse_scenario(text, source)
         with self._lock:
             self._version = self.store.put_scenario(source, text)
-            self._scenario = scenario
+            self._scenario, self._text = scenario, text
         return scenario

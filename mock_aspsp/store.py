@@ -4,7 +4,9 @@ The scenario (banks, PSUs, accounts, TPPs) is read-only data; everything that
 changes while the mock runs lives here: the clock offset, the current scenario
 text, SCA journeys, authorization codes, token pairs ("grants"), runtime
 account changes and the request journal. The default implementation is one
-SQLite file in WAL mode, so every gunicorn worker of a server shares it.
+SQLite file in WAL mode, so every gunicorn worker of a server shares it;
+``redis_store.RedisStore`` is the same interface on Redis, shared by several
+replicas (``open_store`` picks one from the configuration).
 Tokens and codes are stored as SHA-256 hashes only.
 
 Rules that must hold under concurrency (a code is redeemed once, one pair per
@@ -405,3 +407,36 @@ class SqliteStore:
                 (name, matched, fired + fire),
             )
             return fire
+
+
+def open_store(url: Optional[str], db: str, journal_limit: int = 10_000):
+    """The store a server uses: SQLite at ``db`` by default, or the one a URL names.
+
+    ``redis://host:6379/0`` (also ``rediss://``, ``unix://``; ``?prefix=team-a:`` namespaces the keys)
+    is shared by several replicas (``redis_store.RedisStore``, the same interface and rules);
+    ``sqlite:///path`` names a SQLite file. Raises ValueError for another scheme. Redis is first
+    reached by the first call (StoreUnavailable if it cannot be).
+    """
+    if not url:
+        return SqliteStore(db, journal_limit=journal_limit)
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        return SqliteStore(url.split("://", 1)[1] or db, journal_limit=journal_limit)
+    if scheme in ("redis", "rediss", "unix"):
+        from .redis_store import RedisStore  # the redis client is imported only when asked for
+
+        return RedisStore.from_url(url, journal_limit=journal_limit)
+    raise ValueError(f"store {url!r}: expected redis://host:6379/0 (or rediss://, unix://) or sqlite:///path")
+
+
+def describe_store(url: Optional[str], db: str) -> str:
+    """Where the state lives, for the start-up line (a Redis password is not shown)."""
+    if not url:
+        return db
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

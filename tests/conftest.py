@@ -38,9 +38,43 @@ def scenario_path():
     return default_scenario()
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the session (no persistence); tests keep to their own key prefix."""
+    from redis_server import MISSING, RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        pytest.skip(MISSING)
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_backend(request):
+    """Every test using the app or the store runs once per store implementation."""
+    return request.param
+
+
 @pytest.fixture
-def app(tmp_path, scenario_path):
-    return create_app(Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3"), Clock(real=lambda: START))
+def store_url(store_backend, request):
+    """``Config.store`` for the backend: None (SQLite under tmp_path), or the session Redis under a key
+    prefix of this test's own, deleted afterwards."""
+    if store_backend == "sqlite":
+        yield None
+        return
+    import uuid
+
+    server = request.getfixturevalue("redis_server")
+    prefix = f"test-{uuid.uuid4().hex[:16]}:"
+    yield server.url(prefix=prefix)
+    server.delete_prefix(prefix)
+
+
+@pytest.fixture
+def app(tmp_path, scenario_path, store_url):
+    config = Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3", store=store_url)
+    return create_app(config, Clock(real=lambda: START))
 
 
 @pytest.fixture

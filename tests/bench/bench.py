@@ -8,7 +8,11 @@ absolute, and as a ratio to the baseline measured seconds before. Rows:
   concurrency 1 and 16: req/s, p50 / p99 latency, server CPU ms per request;
 * start-up time to the first 200, and memory (PSS of master + workers) after load;
 * start-up and memory with a generated scenario of 10,000 PSUs / 20,000 accounts;
-* latency with 1,000,000 stored token pairs, against an empty store.
+* latency with 1,000,000 stored token pairs, against an empty store;
+* funds-confirmations with the Redis store (``serve --store redis://...``, the
+  state of several replicas) beside the SQLite default: req/s, p50 / p99 at
+  concurrency 1 and 16, on a redis-server started here on a free port (skipped,
+  saying why, when redis-server is not installed).
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests/: the redis_server helper the test suite uses too
 BIN = Path(sys.executable).parent
 CLIENT_ID = "PSDFR-ACPR-12345"
 REDIRECT_URI = "https://tpp.example.com/callback"
@@ -208,6 +213,43 @@ def fill_tokens(db: Path, count: int) -> None:
         )
 
 
+def redis_store_rows(workers: int, seconds: int, sqlite_c1: Load, sqlite_c16: Load) -> tuple[list[str], str]:
+    """The product on the Redis store, against the SQLite figures of the same run: (rows, note)."""
+    from redis_server import MISSING, RedisServer, find_redis_server
+
+    if find_redis_server() is None:
+        return [], f"Redis rows skipped: {MISSING}"
+    redis = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
+    try:
+        product = start_product(workers, args=("--store", redis.url()))
+        try:
+            token = access_token(product.url)
+            redis_process = Server("redis-server", redis.process, redis.url(), 0)
+            cpu_before = redis_process.cpu_seconds()
+            c1 = wrk(product, token, 1, seconds)
+            c16 = wrk(product, token, 16, seconds)
+            redis_cpu_ms = 1000 * (redis_process.cpu_seconds() - cpu_before) / max(c1.requests + c16.requests, 1)
+        finally:
+            product.stop()
+    finally:
+        redis.stop()
+    for load in (c1, c16):
+        if load.errors:
+            print(f"WARNING: {load.errors} non-200 answers from the product on Redis", file=sys.stderr)
+    rows = [
+        row("req/s, concurrency 1", c1.rps, sqlite_c1.rps, "", "higher"),
+        row("req/s, concurrency 16", c16.rps, sqlite_c16.rps, "", "higher"),
+        row("p50 latency, c=1", c1.p50_ms, sqlite_c1.p50_ms, "ms", "lower"),
+        row("p99 latency, c=1", c1.p99_ms, sqlite_c1.p99_ms, "ms", "lower"),
+        row("p50 latency, c=16", c16.p50_ms, sqlite_c16.p50_ms, "ms", "lower"),
+        row("p99 latency, c=16", c16.p99_ms, sqlite_c16.p99_ms, "ms", "lower"),
+        row("server CPU per request, c=16", c16.cpu_ms_per_request, sqlite_c16.cpu_ms_per_request, "ms", "lower"),
+        row("redis-server CPU per request", redis_cpu_ms, None, "ms", "-"),
+    ]
+    return rows, "redis-server " + subprocess.run([redis.executable, "--version"], capture_output=True,
+                                                  text=True).stdout.split()[2].removeprefix("v=")
+
+
 def row(name: str, value: float, base: float | None, unit: str, better: str) -> str:
     ratio = f"{value / base:.2f}x" if base else "-"
     return f"| {name} | {value:,.2f} {unit} | {'-' if base is None else f'{base:,.2f} {unit}'} | {ratio} | {better} |"
@@ -236,6 +278,7 @@ def main() -> int:
     for load in (prod_c1, prod_c16):
         if load.errors:
             print(f"WARNING: {load.errors} non-200 answers from the product", file=sys.stderr)
+    redis_rows, redis_note = redis_store_rows(args.workers, args.seconds, prod_c1, prod_c16)
 
     rows += [
         row("req/s, concurrency 1", prod_c1.rps, base_c1.rps, "", "target ≥ 0.70x"),
@@ -269,6 +312,14 @@ def main() -> int:
     print("| measure | mock-aspsp | baseline | ratio | goal |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
+    if redis_rows:
+        print(f"\nfunds-confirmations with the Redis store (serve --store, {redis_note} on this machine) "
+              "beside the SQLite default, same run\n")
+        print("| measure | Redis store | SQLite store | ratio | goal |")
+        print("|---|---|---|---|---|")
+        print("\n".join(redis_rows))
+    else:
+        print(f"\n{redis_note}")
     return 0
 
 

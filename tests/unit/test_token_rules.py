@@ -1,4 +1,4 @@
-"""The bank's token rules (mock_aspsp.oauth.tokens) straight against a SQLite store: no HTTP."""
+"""The bank's token rules (mock_aspsp.oauth.tokens) straight against the store (SQLite, Redis): no HTTP."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -11,7 +11,7 @@ from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
-from mock_aspsp.store import SqliteStore
+from mock_aspsp.store import SqliteStore, open_store
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
@@ -32,8 +32,21 @@ def tpp(scenario):
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SqliteStore(str(tmp_path / "state.sqlite3"))
+def store(tmp_path, store_url):
+    return open_store(store_url, str(tmp_path / "state.sqlite3"))
+
+
+def stored_bytes(store, tmp_path) -> bytes:
+    """Everything the store holds, as bytes: the SQLite file, or every key and value under the Redis prefix."""
+    if isinstance(store, SqliteStore):
+        return (tmp_path / "state.sqlite3").read_bytes()
+    client, parts = store.client, []
+    for key in client.scan_iter(match=store.prefix + "*"):
+        kind = client.type(key)
+        value = {"string": client.get, "hash": client.hgetall, "list": lambda k: client.lrange(k, 0, -1),
+                 "set": client.smembers, "zset": lambda k: client.zrange(k, 0, -1)}[kind](key)
+        parts.append(f"{key} {value!r}")
+    return "\n".join(parts).encode()
 
 
 def consent(psu="alice", authenticated_at=NOW, bank=BANK, scope="cbpii"):
@@ -84,7 +97,8 @@ def test_code_exchange_gives_a_pair(store, scenario, tpp):
 def test_tokens_and_codes_are_stored_hashed(store, scenario, tpp, tmp_path):
     code = tokens.issue_code(store, scenario, NOW, consent())
     pair = exchange(store, scenario, tpp, code)
-    raw = (tmp_path / "state.sqlite3").read_bytes()
+    raw = stored_bytes(store, tmp_path)
+    assert raw
     for secret in (code, pair["access_token"], pair["refresh_token"]):
         assert secret.encode() not in raw
 

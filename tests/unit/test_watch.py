@@ -8,7 +8,7 @@ from mock_aspsp.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import Sandbox
 from mock_aspsp.scenario import read_scenario
-from mock_aspsp.store import SqliteStore
+from mock_aspsp.store import open_store
 from mock_aspsp.watch import reload_if_changed
 
 
@@ -19,11 +19,11 @@ def write(path, name, mtime):
     os.utime(path, (mtime, mtime))
 
 
-def test_a_changed_file_is_swapped_and_a_bad_one_is_refused(tmp_path):
+def test_a_changed_file_is_swapped_and_a_bad_one_is_refused(tmp_path, store_url):
     path = tmp_path / "world.yaml"
     write(path, "first", 1_000_000)
     scenario, text = read_scenario(path)
-    sandbox = Sandbox(SqliteStore(str(tmp_path / "s.db")), scenario, text, Clock(real=lambda: START))
+    sandbox = Sandbox(open_store(store_url, str(tmp_path / "s.db")), scenario, text, Clock(real=lambda: START))
     seen = reload_if_changed(sandbox, path, None)
     assert sandbox.snapshot().scenario.name == "first"
 

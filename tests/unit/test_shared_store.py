@@ -1,0 +1,268 @@
+"""The store's concurrency rules and the start-up rule of a server joining a shared store.
+
+The tests of the ``store`` fixture run on SQLite and on Redis (``store_url``);
+those of ``redis_store`` are about Redis only (prefixes, capped journal,
+clean-up TTLs, connection errors).
+Threads stand in for replicas: each call is one request of one of them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from conftest import START
+from mock_aspsp.clock import Clock
+from mock_aspsp.resources import default_scenario
+from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
+from mock_aspsp.scenario import read_scenario
+from mock_aspsp.store import Grant, SqliteStore, StoreUnavailable, describe_store, open_store, token_hash
+
+NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
+THREADS = 20
+
+
+@pytest.fixture
+def store(tmp_path, store_url):
+    return open_store(store_url, str(tmp_path / "state.sqlite3"))
+
+
+@pytest.fixture
+def redis_store(redis_server):
+    """For the Redis-only tests: a RedisStore on the session's server under a prefix of its own."""
+    prefix = f"test-{uuid.uuid4().hex[:16]}:"
+    yield open_store(redis_server.url(prefix=prefix), "unused")
+    redis_server.delete_prefix(prefix)
+
+
+def pair(n: int, psu: str = "alice", client_id: str = "PSDFR-ACPR-12345", bank: str = "30007") -> Grant:
+    return Grant(id=f"g{n}", bank=bank, psu=psu, client_id=client_id, scope="cbpii", iban="FR76", authenticated_at=NOW,
+                 issued_at=NOW, access_hash=token_hash(f"a{n}"), access_expires_at=NOW + timedelta(hours=1),
+                 refresh_hash=token_hash(f"r{n}"), refresh_expires_at=NOW + timedelta(days=180))
+
+
+def at_once(call, count=THREADS):
+    """``call(i)`` from ``count`` threads released together; the results in order."""
+    barrier = threading.Barrier(count)
+
+    def run(i):
+        barrier.wait()
+        return call(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def live(store):
+    return [g for g in store.grants() if g.revoked_at is None]
+
+
+# -- atomicity under threads ------------------------------------------------------------------
+def test_twenty_threads_redeeming_one_code_one_wins(store):
+    store.put_code("the-code", {"psu": "alice"}, NOW + timedelta(minutes=1))
+    assert sorted(at_once(lambda i: store.redeem_code("the-code", NOW))) == [False] * (THREADS - 1) + [True]
+    assert store.code("the-code").redeemed
+
+
+def test_parallel_issue_grant_for_one_triplet_leaves_one_live_pair(store):
+    replaced = at_once(lambda i: store.issue_grant(pair(i), NOW))
+    survivors = live(store)
+    assert len(survivors) == 1
+    assert sum(len(r) for r in replaced) == THREADS - 1  # each pair but the last was replaced exactly once
+    assert {g.revoked_reason for g in store.grants() if g.revoked_at} == {"replaced by a new token pair"}
+    assert store.grant_by_access_token(f"a{survivors[0].id[1:]}").revoked_at is None
+
+
+def test_parallel_refreshes_of_a_live_pair_leave_one_access_token(store):
+    store.issue_grant(pair(0), NOW)
+    assert all(at_once(lambda i: store.replace_access_token("g0", f"new{i}", NOW + timedelta(hours=2))))
+    current = [i for i in range(THREADS) if store.grant_by_access_token(f"new{i}") is not None]
+    assert len(current) == 1 and store.grant_by_access_token("a0") is None
+
+
+def test_a_revoked_pair_gets_no_new_access_token(store):
+    store.issue_grant(pair(0), NOW)
+    assert store.revoke_grants(NOW, "revoked by the TPP", grant_id="g0") == ["g0"]
+    assert store.replace_access_token("g0", "late", NOW) is False
+    assert store.grant_by_access_token("late") is None and store.grant_by_access_token("a0").revoked_at == NOW
+
+
+def test_rule_counters_count_every_call_and_fire_exactly_as_decided(store):
+    fired = at_once(lambda i: store.rule_fires("first-three", lambda matched, fired: fired < 3))
+    assert fired.count(True) == 3
+    assert store.rule_counters() == {"first-three": (THREADS, 3)}
+
+
+def test_parallel_account_patches_all_merge(store):
+    fields = [("balance", "10.00"), ("overdraft", "50"), ("status", "blocked")]
+    at_once(lambda i: store.patch_account("30007", "FR76", dict([fields[i % 3]])), count=9)
+    assert store.account_changes("30007", "FR76") == {"balance": "10.00", "overdraft": "50", "status": "blocked"}
+
+
+def test_replay_racing_the_exchange_revokes_the_new_pair(store):
+    store.put_code("c", {}, NOW + timedelta(minutes=1))
+    assert store.redeem_code("c", NOW) is True
+    assert store.redeem_code("c", NOW) is False and store.revoke_code_grant("c", NOW) == []  # no pair yet
+    store.issue_grant(pair(1), NOW, code="c")
+    assert store.grant("g1").revoked_reason == "authorization code replayed"
+
+
+def test_revoke_by_criteria(store):
+    store.issue_grant(pair(1, psu="alice"), NOW)
+    store.issue_grant(pair(2, psu="bruno"), NOW)
+    store.issue_grant(pair(3, psu="bruno", client_id="PSDFR-ACPR-99999"), NOW)
+    store.issue_grant(pair(4, psu="bruno", bank="10107"), NOW)
+    assert store.revoke_grants(NOW, "x", psu="bruno", client_id="PSDFR-ACPR-12345", bank="30007") == ["g2"]
+    assert sorted(store.revoke_grants(NOW, "y", psu="bruno")) == ["g3", "g4"]
+    assert store.revoke_grants(NOW, "z", grant_id="g1", psu="bruno") == []
+    assert store.revoke_grants(NOW, "z") == ["g1"]
+    assert [(g.id, g.revoked_reason) for g in store.grants()] == [("g1", "z"), ("g2", "x"), ("g3", "y"), ("g4", "y")]
+
+
+def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
+    version = store.put_scenario("file.yaml", "name: x")
+    store.issue_grant(pair(1), NOW)
+    store.set_clock_offset(timedelta(hours=3))
+    store.add_rule({"name": "r"})
+    store.patch_tpp("PSDFR-ACPR-12345", {"status": "revoked"})
+    store.revoke_certificate("ab" * 32, NOW)
+    store.record({"path": "/token"})
+    store.reset()
+    assert store.get_scenario() == (version, "file.yaml", "name: x")
+    state = store.sync_state()
+    assert (state.clock_offset, state.scenario_version, state.runtime_rules) == (timedelta(), version, "[]")
+    assert list(store.grants()) == [] and store.grant_by_access_token("a1") is None
+    assert store.tpp_changes("PSDFR-ACPR-12345") == {} and store.revoked_certificates() == frozenset()
+    assert store.journal() == []
+
+
+# -- Redis specifics ----------------------------------------------------------------------------
+def test_two_sandboxes_share_one_redis_under_their_prefixes(redis_store, redis_server):
+    store = redis_store
+    neighbour = open_store(redis_server.url(prefix=store.prefix + "neighbour:"), "unused")
+    try:
+        for each in (store, neighbour):
+            each.put_scenario("f", "name: x")
+            each.issue_grant(pair(1), NOW)
+        store.reset()
+        assert list(store.grants()) == [] and [g.id for g in neighbour.grants()] == ["g1"]
+        assert neighbour.get_scenario()[0] == 1
+    finally:
+        redis_server.delete_prefix(neighbour.prefix)
+
+
+def test_journal_is_a_capped_list(redis_store):
+    from mock_aspsp.redis_store import RedisStore
+
+    capped = RedisStore(redis_store.client, redis_store.prefix, journal_limit=5)
+    for n in range(12):
+        capped.record({"n": n})
+    assert [e["n"] for e in capped.journal()] == [7, 8, 9, 10, 11]
+    assert capped.client.llen(capped.prefix + "s:journal") == 5
+
+
+def test_expiry_is_the_mock_clocks_and_ttls_only_clean_up(redis_store):
+    store = redis_store
+    store.put_code("old", {}, NOW - timedelta(days=400))  # expired long ago in mock time
+    key_ttl, day_ms = store.client.pttl, 86_400_000
+    assert day_ms - 60_000 < key_ttl(store.prefix + "s:code:" + token_hash("old")) <= day_ms  # kept a day: replays
+    assert store.code("old").expires_at == NOW - timedelta(days=400)  # the mock's clock decides it is expired
+    now = datetime.now(timezone.utc)
+    store.issue_grant(dataclasses.replace(pair(1), issued_at=now, refresh_expires_at=now + timedelta(days=180)), now)
+    for key in ("s:g:g1", "s:access:" + token_hash("a1"), "s:refresh:" + token_hash("r1")):
+        assert 181 * day_ms - 60_000 < key_ttl(store.prefix + key) <= 181 * day_ms  # refresh lifetime + a day
+
+
+def test_an_unreachable_redis_raises_store_unavailable():
+    from mock_aspsp.testing import free_port
+
+    nowhere = open_store(f"redis://127.0.0.1:{free_port()}/0", "unused")
+    for call in (nowhere.sync_state, lambda: nowhere.redeem_code("c", NOW), lambda: list(nowhere.grants()),
+                 lambda: nowhere.rule_fires("r", lambda m, f: True), lambda: nowhere.record({})):
+        with pytest.raises(StoreUnavailable, match="Redis at redis://127.0.0.1"):
+            call()
+
+
+def test_store_urls(tmp_path):
+    assert isinstance(open_store(None, str(tmp_path / "a.db")), SqliteStore)
+    assert open_store(f"sqlite://{tmp_path}/b.db", "unused").path == f"{tmp_path}/b.db"
+    with pytest.raises(ValueError, match="expected redis://"):
+        open_store("mysql://db/x", "unused")
+    assert describe_store("redis://:s3cret@cache:6379/0?prefix=a:", "x") == "redis://:***@cache:6379/0?prefix=a:"
+    assert describe_store(None, "/tmp/state.sqlite3") == "/tmp/state.sqlite3"
+    from mock_aspsp.redis_store import split_url
+
+    assert split_url("redis://h:1/2?prefix=team-a:&socket_timeout=3") == ("redis://h:1/2?socket_timeout=3", "team-a:")
+    assert split_url("redis://h:1/2") == ("redis://h:1/2", "mock-aspsp:")
+
+
+# -- a server starting on a store that already holds a scenario -------------------------------------
+def scenario_text(name: str) -> str:
+    document = yaml.safe_load(default_scenario().read_text(encoding="utf-8"))
+    document["name"] = name
+    return yaml.safe_dump(document, allow_unicode=True)
+
+
+def start(store, tmp_path, name, publish=False):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(scenario_text(name), encoding="utf-8")
+    scenario, text = read_scenario(path)
+    return Sandbox(store, scenario, text, Clock(real=lambda: START), publish=publish)
+
+
+def test_a_replica_with_the_same_file_adopts_the_stored_scenario(store, tmp_path):
+    first = start(store, tmp_path, "world")
+    store.rule_fires("r", lambda m, f: True)
+    second = start(store, tmp_path, "world")
+    assert store.get_scenario()[0] == 1 and store.rule_counters() == {"r": (1, 1)}  # no new version, counters kept
+    assert first.snapshot().scenario.name == second.snapshot().scenario.name == "world"
+
+
+def test_a_new_file_is_published_but_an_admin_swap_is_kept(store, tmp_path):
+    first = start(store, tmp_path, "world")
+    assert start(store, tmp_path, "redeployed").snapshot().scenario.name == "redeployed"  # file over file
+    assert first.snapshot().scenario.name == "redeployed"
+    first.swap_scenario(scenario_text("swapped"), ADMIN_SOURCE)
+    joining = start(store, tmp_path, "world")
+    assert joining.snapshot().scenario.name == "swapped" and first.snapshot().scenario.name == "swapped"
+    forced = start(store, tmp_path, "world", publish=True)
+    assert forced.snapshot().scenario.name == "world" and first.snapshot().scenario.name == "world"
+
+
+def test_a_store_that_lost_the_scenario_gets_it_back(redis_store, tmp_path):
+    store = redis_store
+    sandbox = start(store, tmp_path, "world")
+    store.client.delete(*store.client.keys(store.prefix + "*"))  # a Redis restarted empty
+    assert sandbox.snapshot().scenario.name == "world"
+    assert store.get_scenario()[0] == 1 and "name: world" in store.get_scenario()[2]
+
+
+def test_serve_refuses_to_start_without_its_redis(capsys):
+    from mock_aspsp.cli import main
+    from mock_aspsp.testing import free_port
+
+    assert main(["serve", "--store", f"redis://127.0.0.1:{free_port()}/0"]) == 2
+    assert "state store: Redis at redis://127.0.0.1" in capsys.readouterr().err
+    assert main(["serve", "--store", "memcached://x"]) == 2
+    assert "expected redis://" in capsys.readouterr().err
+
+
+def test_both_stores_have_the_same_interface():
+    """A method added to one store (as the TPP registry's were) must be added to the other."""
+    import inspect
+
+    from mock_aspsp.redis_store import RedisStore
+
+    def interface(cls):
+        return {name: inspect.signature(member) for name, member in vars(cls).items()
+                if callable(member) and not name.startswith("_") and name != "from_url"}
+
+    sqlite, redis = interface(SqliteStore), interface(RedisStore)
+    assert sorted(sqlite) == sorted(redis)
+    for name, signature in sqlite.items():
+        assert list(signature.parameters) == list(redis[name].parameters), name
