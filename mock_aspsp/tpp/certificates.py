@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Optional, Union
 from urllib.parse import unquote
 
@@ -135,8 +136,13 @@ def load_ca_bundle(data: Union[bytes, str]) -> tuple[x509.Certificate, ...]:
         raise CertificateRejected(f"CA certificate cannot be parsed: {exc}") from None
 
 
-def _issued_by_trusted_ca(certificate: x509.Certificate, trusted_cas: Sequence[x509.Certificate]) -> Optional[str]:
-    """None if a trusted CA signed the certificate, else why not."""
+@lru_cache(maxsize=512)
+def _issued_by_trusted_ca(certificate: x509.Certificate, trusted_cas: tuple[x509.Certificate, ...]) -> Optional[str]:
+    """None if a trusted CA signed the certificate, else why not.
+
+    Memoized: the answer depends on nothing else, and a signed API call would
+    otherwise pay an RSA verification of the QSealC's chain every time.
+    """
     issuers = [ca for ca in trusted_cas if ca.subject == certificate.issuer]
     if not issuers:
         return f"certificate issuer '{certificate.issuer.rfc4514_string()}' is not a trusted CA"
@@ -179,7 +185,7 @@ def check_certificate(
         raise CertificateRejected(
             f"certificate organizationIdentifier {org_id!r} does not match client_id {client_id!r}"
         )
-    problem = _issued_by_trusted_ca(cert.certificate, trusted_cas)
+    problem = _issued_by_trusted_ca(cert.certificate, tuple(trusted_cas))
     if problem:
         raise CertificateRejected(problem)
     if now < cert.not_before:

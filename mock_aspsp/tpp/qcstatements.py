@@ -17,6 +17,7 @@ written by the small strict DER helper below. ASN.1 (TS 119 495 §5.1, RFC 3739)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from cryptography import x509
@@ -268,6 +269,7 @@ def psd2_qc_statement(certificate: x509.Certificate) -> Optional[Psd2QcStatement
     return decode_qc_statements(value.value)
 
 
+@lru_cache(maxsize=512)  # a certificate never changes; signed API calls ask for each one again and again
 def qc_types(certificate: x509.Certificate) -> frozenset[str]:
     """The QcType OIDs (EN 319 412-5) a certificate declares: QC_TYPE_WEB for a QWAC, QC_TYPE_ESEAL for a QSealC.
 

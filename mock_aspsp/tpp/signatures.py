@@ -78,7 +78,10 @@ def parse_signature_header(value: str) -> SignatureParams:
         if name in params:
             raise SignatureRejected(f"malformed Signature header: parameter {name!r} appears twice")
         quoted = match.group(2)
-        params[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match.group(3)
+        if quoted is None:
+            params[name] = match.group(3)
+        else:  # quoted-string: a backslash escapes the next character (rare; skip the regex otherwise)
+            params[name] = re.sub(r"\\(.)", r"\1", quoted) if "\\" in quoted else quoted
         pos = match.end()
     for required in ("keyId", "signature"):
         if not params.get(required.lower()):
