@@ -17,7 +17,10 @@ from .errors import ApiError, OAuthError, PageError
 from .responses import api_error, by_audience, oauth_error, page_error
 from .sandbox import Sandbox
 from .scenario import read_scenario
+from .stet.funds import REQUEST_DEFINITION
+from .stet.versions import VERSIONS
 from .store import StoreUnavailable, open_store
+from .validation import compiled
 from .web import sandbox
 
 log = logging.getLogger("mock_aspsp")
@@ -32,6 +35,8 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.config["MOCK_ASPSP"] = config
     app.json.sort_keys = False
     app.extensions["mock_aspsp"] = Sandbox(store, scenario, text, clock, publish=config.publish_scenario)
+    for version in VERSIONS:  # compiled now, not on each worker's first call, and shared after the fork
+        compiled(version.schema_file, REQUEST_DEFINITION)
 
     from .admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize

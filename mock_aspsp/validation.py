@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError
@@ -65,16 +65,16 @@ def describe(error: ValidationError) -> str:
 
 @dataclass(frozen=True)
 class SchemaSet:
-    """The compiled validators of one schema file, by ``$defs`` name."""
+    """The validators of one schema file, by ``$defs`` name."""
 
+    filename: str
     document: dict
     validators: dict
-    fast: dict
 
     def problem(self, definition: str, instance: Any) -> Optional[str]:
         """The most relevant problem with ``instance``, or None when it is valid."""
         try:
-            self.fast[definition](instance)
+            compiled(self.filename, definition)(instance)
             return None
         except fastjsonschema.JsonSchemaException:
             error = best_match(self.validators[definition].iter_errors(instance))
@@ -84,17 +84,23 @@ class SchemaSet:
         return [describe(e) for e in self.validators[definition].iter_errors(instance)]
 
 
+def _definitions(document: dict) -> dict[str, dict]:
+    """Each definition as a schema of its own; the document's top-level rules must not apply to them."""
+    frame = {k: document[k] for k in ("$schema", "$id", "$defs") if k in document}
+    return {name: {**frame, "$ref": f"#/$defs/{name}"} for name in document.get("$defs", {})}
+
+
 @lru_cache(maxsize=None)
 def schema_set(filename: str) -> SchemaSet:
-    """Load and compile a schema file once per process."""
+    """Load a schema file once per process."""
     document = json.loads((schemas_dir() / filename).read_text(encoding="utf-8"))
-    # Only the definitions: a document's own top-level rules must not apply to each of them.
-    frame = {k: document[k] for k in ("$schema", "$id", "$defs") if k in document}
-    definitions = {name: {**frame, "$ref": f"#/$defs/{name}"} for name in document.get("$defs", {})}
-    return SchemaSet(
-        document,
-        {name: Draft202012Validator(schema) for name, schema in definitions.items()},
-        # 2020-12 semantics: "format" annotates and "default" documents; neither may change a body.
-        {name: fastjsonschema.compile(schema, use_default=False, use_formats=False)
-         for name, schema in definitions.items()},
-    )
+    validators = {name: Draft202012Validator(schema) for name, schema in _definitions(document).items()}
+    return SchemaSet(filename, document, validators)
+
+
+@lru_cache(maxsize=None)
+def compiled(filename: str, definition: str) -> Callable[[Any], Any]:
+    """One definition compiled to Python (a few ms each): only those a request path uses are ever built."""
+    schema = _definitions(schema_set(filename).document)[definition]
+    # 2020-12 semantics: "format" annotates and "default" documents; neither may change a body.
+    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
