@@ -17,7 +17,7 @@ from .clock import format_duration, isoformat, parse_duration, parse_instant
 from .errors import ApiError
 from .faults import rule_problems
 from .sandbox import ADMIN_SOURCE
-from .scenario import Scenario, ScenarioError
+from .scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from .store import Grant
 from .tpp.certificates import normalize_fingerprint
 from .tpp.registry import effective_tpp, revoked_fingerprints
@@ -173,7 +173,7 @@ def rules() -> Response:
 def add_rule() -> Response:
     """A fault rule in the scenario's ``rules`` format, checked the same way, added for every worker."""
     body = _json_object()
-    problems = schema_set("scenario.schema.json").errors("rule", body)
+    problems = schema_set(SCENARIO_SCHEMA).errors("rule", body)
     if not problems:
         problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body)]
     name = body.get("name")

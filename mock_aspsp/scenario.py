@@ -11,17 +11,15 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from .clock import parse_duration
 from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
-from .resources import schemas_dir
+from .validation import schema_set
 from .tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
 from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 
@@ -210,11 +208,7 @@ def _path_text(path: Iterable[Any]) -> str:
     return text
 
 
-@lru_cache(maxsize=1)
-def _schema_validator() -> Draft202012Validator:
-    """Compiled once per process; the schema file never changes while running."""
-    schema = json.loads((schemas_dir() / "scenario.schema.json").read_text())
-    return Draft202012Validator(schema)
+SCENARIO_SCHEMA = "scenario.schema.json"
 
 
 # -- loading -----------------------------------------------------------------
@@ -243,7 +237,8 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([Problem(source, 1, "", "a scenario is a mapping with at least 'banks' and 'tpps'")])
     # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes.
     document = json.loads(json.dumps(document, default=str))
-    errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(schema_set(SCENARIO_SCHEMA).validation_errors(None, document),
+                    key=lambda e: list(map(str, e.absolute_path)))
     problems = [
         Problem(source, _line_of(node, e.absolute_path), _path_text(e.absolute_path), _schema_message(e))
         for e in errors

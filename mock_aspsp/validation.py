@@ -1,24 +1,24 @@
-"""Request and response validation against the STET JSON Schemas in ``schemas/``.
+"""Validation against the JSON Schemas in ``schemas/`` (STET per version, the scenario format).
 
-Validators are compiled once at start, one per version and definition, so the
-request path only runs them. A valid body is confirmed by a validator compiled
-to Python code (fastjsonschema, ~25x faster: it is on every API call); only a
-failing body goes through ``jsonschema``, whose errors become one short message
-that names the failing field the way a TPP developer reads it
-(``instructedAmount.amount``).
+A valid document is confirmed by a validator compiled to Python code
+(fastjsonschema, ~25x faster than interpreting the schema: it runs on every
+API call). Only a failing document goes through ``jsonschema``, imported then,
+whose errors become short messages that name the failing field the way a TPP
+developer reads it (``instructedAmount.amount``).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import fastjsonschema
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import best_match
 
 from .resources import schemas_dir
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 
 def field_path(path: Any) -> str:
@@ -28,7 +28,7 @@ def field_path(path: Any) -> str:
     return text
 
 
-def _reason(error: ValidationError) -> str:
+def _reason(error: "ValidationError") -> str:
     """A short, instance-free reason: the ErrorModel message is limited to 140 characters."""
     rule, value = error.validator, error.validator_value
     if rule == "required":
@@ -54,7 +54,7 @@ def _reason(error: ValidationError) -> str:
     return error.message[:100]
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: "ValidationError") -> str:
     """``<field path>: <reason>``; a missing field is named by its own full path."""
     path = list(error.absolute_path)
     if error.validator == "required":
@@ -65,42 +65,59 @@ def describe(error: ValidationError) -> str:
 
 @dataclass(frozen=True)
 class SchemaSet:
-    """The validators of one schema file, by ``$defs`` name."""
+    """One schema file; ``definition`` None means the document itself, else one of its ``$defs``."""
 
     filename: str
     document: dict
-    validators: dict
 
-    def problem(self, definition: str, instance: Any) -> Optional[str]:
+    def problem(self, definition: Optional[str], instance: Any) -> Optional[str]:
         """The most relevant problem with ``instance``, or None when it is valid."""
         try:
             compiled(self.filename, definition)(instance)
             return None
         except fastjsonschema.JsonSchemaException:
-            error = best_match(self.validators[definition].iter_errors(instance))
+            from jsonschema.exceptions import best_match
+
+            error = best_match(jsonschema_validator(self.filename, definition).iter_errors(instance))
             return None if error is None else describe(error)
 
-    def errors(self, definition: str, instance: Any) -> list[str]:
-        return [describe(e) for e in self.validators[definition].iter_errors(instance)]
+    def errors(self, definition: Optional[str], instance: Any) -> list[str]:
+        return [describe(e) for e in self.validation_errors(definition, instance)]
+
+    def validation_errors(self, definition: Optional[str], instance: Any) -> list["ValidationError"]:
+        """Every jsonschema error, cheaply empty for a valid instance."""
+        try:
+            compiled(self.filename, definition)(instance)
+            return []
+        except fastjsonschema.JsonSchemaException:
+            return list(jsonschema_validator(self.filename, definition).iter_errors(instance))
 
 
-def _definitions(document: dict) -> dict[str, dict]:
-    """Each definition as a schema of its own; the document's top-level rules must not apply to them."""
+def _schema(document: dict, definition: Optional[str]) -> dict:
+    """A definition as a schema of its own; the document's top-level rules must not apply to it."""
+    if definition is None:
+        return document
     frame = {k: document[k] for k in ("$schema", "$id", "$defs") if k in document}
-    return {name: {**frame, "$ref": f"#/$defs/{name}"} for name in document.get("$defs", {})}
+    return {**frame, "$ref": f"#/$defs/{definition}"}
 
 
 @lru_cache(maxsize=None)
 def schema_set(filename: str) -> SchemaSet:
     """Load a schema file once per process."""
-    document = json.loads((schemas_dir() / filename).read_text(encoding="utf-8"))
-    validators = {name: Draft202012Validator(schema) for name, schema in _definitions(document).items()}
-    return SchemaSet(filename, document, validators)
+    return SchemaSet(filename, json.loads((schemas_dir() / filename).read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=None)
-def compiled(filename: str, definition: str) -> Callable[[Any], Any]:
-    """One definition compiled to Python (a few ms each): only those a request path uses are ever built."""
-    schema = _definitions(schema_set(filename).document)[definition]
-    # 2020-12 semantics: "format" annotates and "default" documents; neither may change a body.
-    return fastjsonschema.compile(schema, use_default=False, use_formats=False)
+def compiled(filename: str, definition: Optional[str]) -> Callable[[Any], Any]:
+    """Compiled to Python (a few ms each): only what is used is ever built."""
+    # 2020-12 semantics: "format" annotates and "default" documents; neither may change a document.
+    return fastjsonschema.compile(_schema(schema_set(filename).document, definition),
+                                  use_default=False, use_formats=False)
+
+
+@lru_cache(maxsize=None)
+def jsonschema_validator(filename: str, definition: Optional[str]) -> "Draft202012Validator":
+    """The reference validator, built (and jsonschema imported) only to explain a failure."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_schema(schema_set(filename).document, definition))
