@@ -162,7 +162,7 @@ class ScenarioError(Exception):
 
 
 # -- YAML with line numbers -------------------------------------------------
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when PyYAML has it
     """Safe YAML that refuses duplicate keys instead of silently keeping the last."""
 
 
@@ -179,6 +179,16 @@ def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dic
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _compose_and_construct(text: str) -> tuple[Optional[yaml.Node], Any]:
+    """Parse once: the node tree gives line numbers, the same tree gives the data."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _line_of(node: Optional[yaml.Node], path: Iterable[Any]) -> Optional[int]:
@@ -225,8 +235,7 @@ def read_scenario(path: str | Path) -> tuple[Scenario, str]:
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Parse, validate against the scenario schema, check cross-references, build."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        document = yaml.load(text, Loader=_Loader)
+        node, document = _compose_and_construct(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         reason = getattr(error, "problem", None) or str(error)
