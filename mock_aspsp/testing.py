@@ -108,6 +108,18 @@ class RunningSandbox:
     admin: AdminClient
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 20) -> Optional[int]:
+    """SIGTERM (gunicorn's and redis' graceful stop), SIGKILL only if it does not stop in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+    return process.returncode
+
+
 def wait_until_healthy(url: str, alive=lambda: True, limit_s: float = STARTUP_LIMIT_S) -> None:
     """Bounded poll of the health endpoint while the server starts."""
     deadline = time.monotonic() + limit_s
@@ -149,12 +161,7 @@ def _subprocess(scenario: Path, db: Path, workers: int) -> Iterator[str]:
         wait_until_healthy(url, alive=lambda: process.poll() is None)
         yield url
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process(process)
 
 
 @contextlib.contextmanager

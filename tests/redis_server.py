@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Optional
 
-from mock_aspsp.testing import free_port
+from mock_aspsp.testing import free_port, stop_process
 
 STARTUP_LIMIT_S = 10
 STOP_LIMIT_S = 10
@@ -74,14 +73,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it does not stop in time."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_LIMIT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_LIMIT_S)
+        if self.process is not None:
+            stop_process(self.process, STOP_LIMIT_S)
 
     def log_text(self) -> str:
         path = self.workdir / "redis.log"

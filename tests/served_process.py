@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from mock_aspsp.testing import free_port
+from mock_aspsp.testing import free_port, stop_process
 
 STARTUP_LIMIT_S = 30
 STOP_LIMIT_S = 20
@@ -50,14 +49,7 @@ class Served:
     log: Path
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_LIMIT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_LIMIT_S)
-        return self.process.returncode
+        return stop_process(self.process, STOP_LIMIT_S)
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

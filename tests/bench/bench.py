@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import yaml
 
-from mock_aspsp.testing import free_port
+from mock_aspsp.testing import free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: the redis_server helper the test suite uses too
@@ -79,11 +78,7 @@ class Server:
         return total / 1024
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 def start(name: str, command: list[str], probe: str, **popen) -> Server:
