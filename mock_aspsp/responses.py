@@ -13,7 +13,7 @@ from flask import Response, g, jsonify, render_template, request
 
 from .clock import isoformat
 from .errors import OAuthError, PageError, error_model
-from .web import sandbox
+from .web import requested_bank, sandbox
 
 BROWSER_PATHS = ("/authorize", "/sca/")
 OAUTH_PATHS = ("/token", "/revoke")
@@ -43,7 +43,9 @@ def oauth_error(error: OAuthError) -> Response:
 
 def page_error(error: PageError) -> Response:
     g.error_message = error.message
-    body = render_template("error.html", title=error.title, message=error.message)
+    snapshot = g.get("snapshot")
+    bank = snapshot.scenario.bank(requested_bank(snapshot.scenario)[1]) if snapshot else None
+    body = render_template("error.html", title=error.title, message=error.message, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 

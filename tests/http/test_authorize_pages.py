@@ -380,3 +380,10 @@ def test_headless_refusing_psu_through_the_form(tpp):
     location = journey_location(tpp)
     query = to_tpp(tpp.post_step(location, "identify", login="chloe", password="chloe-password", action="continue"))
     assert query["error"] == "access_denied"
+
+
+def test_error_pages_carry_the_bank_of_the_host(client):
+    page = client.get("/authorize?client_id=PSDFR-ACPR-12345&redirect_uri=https://evil.example/cb",
+                      base_url="http://13807.localhost")
+    assert page.status_code == 400
+    assert "Caisse Exemple Grand Ouest" in page.get_data(as_text=True)
