@@ -6,17 +6,33 @@ connection on first use. gunicorn handles SIGTERM as a graceful shutdown.
 """
 from __future__ import annotations
 
-import ssl
 import gc
+import json
+import ssl
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-ACCESS_LOG_FORMAT = (
-    '{"time": "%(t)s", "method": "%(m)s", "path": "%(U)s", "status": %(s)s, '
-    '"duration_ms": %(M)s, "x_request_id": "%({x-request-id}i)s", "host": "%({host}i)s"}'
-)
+
+class JsonAccessLog(glogging.Logger):
+    """One JSON line per request, serialized (not string-formatted) so any header value stays valid JSON."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.access_log_enabled:
+            return
+        headers = {name.lower(): value for name, value in req.headers}
+        self.access_log.info(json.dumps({
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "method": req.method,
+            "path": req.path,
+            "status": resp.status_code,
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "x_request_id": headers.get("x-request-id"),
+            "host": headers.get("host"),
+        }))
 
 
 class GunicornServer(BaseApplication):
@@ -56,7 +72,7 @@ def serve(app: Flask, host: str, port: int, workers: int, options: Optional[dict
             "preload_app": True,
             "accesslog": "-",
             "errorlog": "-",
-            "access_log_format": ACCESS_LOG_FORMAT,
+            "logger_class": JsonAccessLog,
             "graceful_timeout": 10,
             "timeout": 60,
             # No runtime control socket: several sandboxes share a machine in CI, and the
