@@ -84,6 +84,7 @@ class Sandbox:
                 elif version != self._version:
                     self._scenario, self._text, self._version = parse_scenario(text, source), text, version
         scenario = self._scenario
+        self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
         return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
 
     def swap_scenario(self, text: str, source: str) -> Scenario:

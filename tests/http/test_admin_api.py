@@ -167,3 +167,12 @@ def test_admin_refused_without_the_token_when_one_is_set(guarded_client, headers
 def test_admin_accepts_the_token_and_health_stays_open(guarded_client):
     assert guarded_client.post("/__admin/reset", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert guarded_client.get("/__admin/health").status_code == 200
+
+
+def test_a_swapped_scenario_brings_its_journal_size(client):
+    scenario = yaml.safe_load(default_scenario().read_text())
+    scenario["settings"]["journal_size"] = 2
+    assert client.put("/__admin/scenario", data=yaml.safe_dump(scenario)).status_code == 200
+    for n in range(4):
+        client.post("/v1/funds-confirmations", headers={"X-Request-ID": f"s{n}"})
+    assert [e["x_request_id"] for e in client.get("/__admin/requests").get_json()["requests"]] == ["s2", "s3"]
