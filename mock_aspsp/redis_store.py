@@ -183,6 +183,13 @@ return revoked
 """
 
 # record: append to the journal and drop the oldest past the limit, in one round trip. ARGV: key, entry, limit.
+# update_journey: replace a journey only if it is still the one read (compare and set).
+UPDATE_JOURNEY = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
 RECORD = """
 redis.call('LPUSH', ARGV[1], ARGV[2])
 redis.call('LTRIM', ARGV[1], 0, tonumber(ARGV[3]) - 1)
@@ -257,6 +264,7 @@ class RedisStore:
         self._revoke_grants = client.register_script(REVOKE_GRANTS)
         self._reset = client.register_script(RESET)
         self._record = client.register_script(RECORD)
+        self._update_journey = client.register_script(UPDATE_JOURNEY)
 
     @classmethod
     def from_url(cls, url: str, journal_limit: int = 10_000) -> "RedisStore":
@@ -321,6 +329,12 @@ class RedisStore:
     @_available
     def put_journey(self, journey_id: str, data: dict) -> None:
         self.client.set(self._s(f"journey:{journey_id}"), json.dumps(data), px=int(JOURNEY_TTL.total_seconds() * 1000))
+
+    @_available
+    def update_journey(self, journey_id: str, expected: dict, data: dict) -> bool:
+        """Move a journey on only if it is still as ``expected`` (as read); False otherwise."""
+        args = [json.dumps(expected), json.dumps(data), int(JOURNEY_TTL.total_seconds() * 1000)]
+        return self._update_journey(keys=[self._s(f"journey:{journey_id}")], args=args) == 1
 
     @_available
     def get_journey(self, journey_id: str) -> Optional[dict]:

@@ -207,6 +207,16 @@ class SqliteStore:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO journeys (id, data) VALUES (?, ?)", (journey_id, json.dumps(data)))
 
+    def update_journey(self, journey_id: str, expected: dict, data: dict) -> bool:
+        """Move a journey on only if it is still as ``expected`` (as read): False when another request
+        (a double submit, a parallel guess of the one-time code) changed it in between."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE journeys SET data = ? WHERE id = ? AND data = ?",
+                (json.dumps(data), journey_id, json.dumps(expected)),
+            )
+            return cursor.rowcount == 1
+
     def get_journey(self, journey_id: str) -> Optional[dict]:
         row = self._db().execute("SELECT data FROM journeys WHERE id = ?", (journey_id,)).fetchone()
         return None if row is None else json.loads(row[0])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, g, redirect, render_template, request
 
 from ..errors import PageError
 from ..scenario import Psu, Scenario, Tpp
@@ -34,6 +34,16 @@ blueprint = Blueprint("authorize", __name__)
 
 BROWSER_COOKIE = "mock_aspsp_sca"
 STATE_MAX = 500
+
+
+@blueprint.after_request
+def _not_framed(response: Response) -> Response:
+    """The bank's own screens only: a TPP may not embed them (portal, PSD2 art. 97.5 / RTS art. 31),
+    and a framed consent page is a clickjacking target. Nor are they cached (one-time forms)."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _bank(scenario: Scenario) -> str:
@@ -118,6 +128,7 @@ def _journey(journey_id: str) -> Journey:
     if data is None:
         raise PageError("Session inconnue", "This authentication session does not exist or has ended.", 404)
     journey = Journey(**data)
+    g.journey_read = data
     if journey.step == "done":
         # Checked before the browser: finishing deletes the cookie, so a replay
         # (back button, resubmitted form) must still be told the session is over.
@@ -131,9 +142,21 @@ def _journey(journey_id: str) -> Journey:
     return journey
 
 
+def _save(journey_id: str, data: dict) -> None:
+    """Store the journey's next state. One read by this request moves on only if no other request moved
+    it first (a double submit, parallel guesses of the one-time code): never a read, then a blind write."""
+    read = g.get("journey_read")
+    if read is None:  # a headless outcome straight from /authorize: nothing stored yet
+        sandbox().store.put_journey(journey_id, data)
+    elif sandbox().store.update_journey(journey_id, read, data):
+        g.journey_read = data
+    else:
+        raise PageError("Formulaire déjà envoyé", "This form was submitted twice; reload the page.", 409)
+
+
 def _finish(journey: Journey, params: dict) -> Response:
     """End the journey (it cannot be replayed) and send the PSU back to the TPP."""
-    sandbox().store.put_journey(journey.id, {**journey.to_dict(), "step": "done"})
+    _save(journey.id, {**journey.to_dict(), "step": "done"})
     response = redirect(redirect_to(journey.redirect_uri, params))
     response.delete_cookie(BROWSER_COOKIE, path=f"/sca/{journey.id}")
     return response
@@ -220,7 +243,7 @@ def _identify(scenario: Scenario, journey: Journey):
     journey = journey.at_step("authenticate", snapshot().now, psu=psu.login)
     if psu.sca != "interactive":
         return _automatic_outcome(scenario, journey, psu)
-    sandbox().store.put_journey(journey.id, journey.to_dict())
+    _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)
 
 
@@ -234,10 +257,10 @@ def _authenticate(scenario: Scenario, journey: Journey):
             return _finish(
                 journey, error_params(journey, "access_denied", "strong authentication failed: too many wrong codes")
             )
-        sandbox().store.put_journey(journey.id, journey.to_dict())
+        _save(journey.id, journey.to_dict())
         return _page(scenario, journey, "Code incorrect.", 401)
     journey = journey.at_step("consent", snapshot().now, authenticated_at=snapshot().now.timestamp())
-    sandbox().store.put_journey(journey.id, journey.to_dict())
+    _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)
 
 
