@@ -7,14 +7,14 @@ is set, each call must carry it as a bearer token.
 from __future__ import annotations
 
 import hmac
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .clock import format_duration, isoformat, parse_duration, parse_instant
-from .errors import ApiError
+from .errors import ApiError, error_model
 from .faults import rule_problems
 from .sandbox import ADMIN_SOURCE
 from .scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
@@ -42,7 +42,10 @@ def _authorize_admin() -> None:
 
 
 def _json_object() -> dict:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes: not an object this API reads
+        body = None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
     return body
@@ -106,6 +109,18 @@ def _clock_state() -> dict:
     }
 
 
+# Mock time is kept where every instant the sandbox computes from it (expiries are mock time plus a
+# lifetime) stays a valid date: an offset past year 9999 would fail every later request, even a reset.
+MOCK_TIME_RANGE = (datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9000, 1, 1, tzinfo=timezone.utc))
+_MOCK_TIME_RANGE_MESSAGE = f"mock time must stay between {MOCK_TIME_RANGE[0].year} and {MOCK_TIME_RANGE[1].year}"
+
+
+def _checked_offset(clock, offset: timedelta) -> timedelta:
+    if not MOCK_TIME_RANGE[0] <= clock.at(offset) < MOCK_TIME_RANGE[1]:  # OverflowError past year 9999
+        raise ValueError(_MOCK_TIME_RANGE_MESSAGE)
+    return offset
+
+
 @blueprint.get("/clock")
 def get_clock() -> Response:
     return jsonify(_clock_state())
@@ -118,13 +133,15 @@ def move_clock() -> Response:
     current = store.sync_state().clock_offset
     try:
         if "advance" in body:
-            store.set_clock_offset(current + parse_duration(body["advance"]))
+            store.set_clock_offset(_checked_offset(clock, current + parse_duration(body["advance"])))
         elif "set" in body:
-            store.set_clock_offset(clock.offset_to(parse_instant(body["set"])))
+            store.set_clock_offset(_checked_offset(clock, clock.offset_to(parse_instant(body["set"]))))
         elif body.get("reset") is True:
             store.set_clock_offset(timedelta())
         else:
             raise ApiError(400, 'send {"advance": "PT1H"}, {"set": "2026-01-31T12:00:00Z"} or {"reset": true}')
+    except OverflowError:
+        raise ApiError(400, _MOCK_TIME_RANGE_MESSAGE) from None
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     g.snapshot = sandbox().snapshot()
@@ -149,7 +166,9 @@ def clear_journal() -> Response:
 
 
 def _unprocessable(message: str, problems: list[str]) -> Response:
-    response = jsonify({"status": 422, "error": "Unprocessable Entity", "message": message, "problems": problems})
+    """STET's ErrorModel, with every problem."""
+    body = error_model(422, message, request.path, isoformat(snapshot().now))
+    response = jsonify({**body, "problems": problems})
     response.status_code = 422
     return response
 
@@ -177,7 +196,7 @@ def add_rule() -> Response:
     if not problems:
         problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body)]
     name = body.get("name")
-    if name is not None and name in {r.name for r in snapshot().rules}:
+    if isinstance(name, str) and name in {r.name for r in snapshot().rules}:
         problems.append(f"name: a rule named {name!r} already exists")
     if problems:
         return _unprocessable("rule refused", problems)
@@ -322,6 +341,9 @@ def revoke_tokens() -> Response:
     criteria: dict[str, Optional[str]] = {k: body.get(k) for k in ("psu", "client_id", "bank")}
     if not any(criteria.values()):
         raise ApiError(400, "name at least one of psu, client_id, bank")
+    wrong = next((k for k, v in criteria.items() if v is not None and not isinstance(v, str)), None)
+    if wrong:
+        raise ApiError(400, f"{wrong}: must be a string")
     reason = body.get("reason") or "revoked by the bank"
     revoked = sandbox().store.revoke_grants(snapshot().now, str(reason), **criteria)
     return jsonify({"revoked": len(revoked)})

@@ -6,6 +6,7 @@ no request, however malformed, gets a stack trace.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -25,6 +26,8 @@ from .web import sandbox
 
 log = logging.getLogger("mock_aspsp")
 
+MAX_BODY = 16 * 1024 * 1024  # far above any request of the API, a form or a scenario (at most 250 000 YAML nodes)
+
 
 def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     """Build the app; raises ScenarioError when the scenario file is bad, ValueError for an unknown store
@@ -34,6 +37,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app = Flask(__name__)
     app.config["MOCK_ASPSP"] = config
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # 413, in the audience's shape
     app.extensions["mock_aspsp"] = Sandbox(store, scenario, text, clock, publish=config.publish_scenario)
     for version in VERSIONS:  # compiled now, not on each worker's first call, and shared after the fork
         compiled(version.schema_file, REQUEST_DEFINITION)
@@ -57,6 +61,20 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.wsgi_app = _ascii_query_string(app.wsgi_app)
+    return app
+
+
+def _ascii_query_string(wsgi_app):
+    """Raw bytes in the query string (a byte 0xFF, not ``%FF``) are percent-encoded before Flask sees them:
+    werkzeug fails on raw bytes that are not UTF-8, and keeps percent-encoded ones as they are."""
+    def app(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if not query.isascii():
+            raw = query.encode("latin-1", "replace")  # WSGI strings are latin-1 (PEP 3333)
+            environ["QUERY_STRING"] = re.sub(rb"[\x80-\xff]", lambda m: b"%%%02X" % m[0][0], raw).decode("ascii")
+        return wsgi_app(environ, start_response)
+
     return app
 
 

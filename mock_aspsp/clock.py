@@ -31,7 +31,10 @@ def parse_duration(text: str) -> timedelta:
             "(years and months are not accepted: give days)"
         )
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return timedelta(**parts)
+    try:
+        return timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -76,8 +76,13 @@ def rule_problems(raw: dict) -> list[tuple[list, str]]:
     action = raw.get("action", {})
     if not any(k in action for k in ("status", "delay", "drop")):
         problems.append((["action"], "an action needs at least one of status, delay, drop"))
-    if "delay" in action and parse_duration(action["delay"]) > MAX_DELAY:
-        problems.append((["action", "delay"], "a delay is at most PT30S"))
+    if "delay" in action:
+        try:
+            too_long = parse_duration(action["delay"]) > MAX_DELAY
+        except ValueError:  # past what a timedelta holds (P99999999999D)
+            too_long = True
+        if too_long:
+            problems.append((["action", "delay"], "a delay is at most PT30S"))
     if "seed" in raw.get("match", {}) and "probability" not in raw["match"]:
         problems.append((["match", "seed"], "a seed only makes sense with a probability"))
     return problems

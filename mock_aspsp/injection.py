@@ -39,7 +39,7 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
     grant = sandbox().store.grant_by_access_token(token.strip()) if scheme.lower() == "bearer" else None
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     body = body if isinstance(body, dict) else {}
     account = body.get("accountId") if isinstance(body.get("accountId"), dict) else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from .clock import isoformat
 from .establishment import bank_code_from_host
@@ -22,7 +23,10 @@ def _client_id() -> str | None:
     if g.get("client_id"):
         return g.client_id
     if request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.get("client_id")
+        try:
+            return request.form.get("client_id")
+        except HTTPException:  # a body too large to read (413): the answer already says so
+            return None
     return request.args.get("client_id")
 
 

@@ -6,6 +6,7 @@ line, path inside the document and the reason, so a user fixes it in one go.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after")
+MAX_SETTING_DURATION = timedelta(days=36500)
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,11 @@ def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dic
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(None, None, "a key cannot be a list or a mapping",
+                                                    key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -181,12 +188,66 @@ def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dic
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+MAX_NODES = 250_000  # bulk data is what 'generate' is for; counted with aliases expanded ("billion laughs")
+_TEXT_PER_NODE = 64  # a long scalar counts as one node per 64 characters (aliases of one long text add up too)
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past MAX_NODES, or refer to themselves, before
+    anything is built from it (the JSON round trip below would expand every alias)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        if done:
+            open_nodes.discard(id(node))
+            own = 1 if children or not isinstance(node.value, str) else 1 + len(node.value) // _TEXT_PER_NODE
+            sizes[id(node)] = min(MAX_NODES + 1, own + sum(sizes[id(c)] for c in children))
+            if sizes[id(node)] > MAX_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the document is too large once its aliases are expanded (more than {MAX_NODES} "
+                    f"nodes, a long text counting as one per {_TEXT_PER_NODE} characters)", node.start_mark)
+        elif id(node) not in sizes:
+            if id(node) in open_nodes:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to its own anchor", node.start_mark)
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+
+
+def _check_events(text: str) -> None:
+    """Refuse an enormous document before its node tree is built: libyaml's events cost little."""
+    scanner = _Loader(text)
+    try:
+        for count in itertools.count(1):
+            if not scanner.check_event():
+                return
+            event = scanner.get_event()
+            if count > MAX_NODES:
+                raise yaml.composer.ComposerError(
+                    None, None, f"the document is too large (more than {MAX_NODES} nodes)", event.start_mark)
+    finally:
+        scanner.dispose()
+
+
 def _compose_and_construct(text: str) -> tuple[Optional[yaml.Node], Any]:
     """Parse once: the node tree gives line numbers, the same tree gives the data."""
+    _check_events(text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None)
+        if node is None:
+            return None, None
+        _check_size(node)
+        try:
+            return node, loader.construct_document(node)
+        except (ValueError, TypeError) as error:  # a value YAML parses but Python cannot hold (month 13, 5000 digits)
+            raise yaml.constructor.ConstructorError(None, None, str(error), None) from None
     finally:
         loader.dispose()
 
@@ -327,6 +388,16 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
         if name in names:
             problem(["rules", i, "name"], f"rule name {name!r} is already used")
         names.add(name)
+
+    for section in ("tokens", "sca"):  # every expiry is mock time plus one of these: keep it a valid date
+        for key, value in doc.get("settings", {}).get(section, {}).items():
+            if key.endswith(_DURATION_SUFFIXES):
+                try:
+                    too_long = parse_duration(value) > MAX_SETTING_DURATION
+                except ValueError:
+                    too_long = True
+                if too_long:
+                    problem(["settings", section, key], f"{value} is longer than {MAX_SETTING_DURATION.days} days")
 
     generate = doc.get("generate")
     if generate and generate.get("bank") is not None and generate["bank"] not in codes:

@@ -73,7 +73,7 @@ def _body(version: ApiVersion) -> dict:
         raise ApiError(415, "Content-Type must be application/json")
     try:
         body = json.loads(request.get_data(cache=True) or b"null", parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to parse
         raise ApiError(400, "body: not valid JSON") from None
     problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
     if problem:
