@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, Optional
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -130,10 +131,9 @@ def get_clock() -> Response:
 def move_clock() -> Response:
     body = _json_object()
     clock, store = sandbox().clock, sandbox().store
-    current = store.sync_state().clock_offset
     try:
         if "advance" in body:
-            store.set_clock_offset(_checked_offset(clock, current + parse_duration(body["advance"])))
+            store.advance_clock(parse_duration(body["advance"]), partial(_checked_offset, clock))
         elif "set" in body:
             store.set_clock_offset(_checked_offset(clock, clock.offset_to(parse_instant(body["set"]))))
         elif body.get("reset") is True:

@@ -305,6 +305,23 @@ class RedisStore:
         self.client.hset(self._key("meta"), "clock_offset", repr(offset.total_seconds()))
 
     @_available
+    def advance_clock(self, delta: timedelta, check: Callable[[timedelta], timedelta]) -> timedelta:
+        """Add ``delta`` to the offset atomically (WATCH/MULTI: a concurrent move makes this one retry);
+        ``check`` may refuse the result by raising, and then nothing changes."""
+        key = self._key("meta")
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    offset = check(timedelta(seconds=float(pipe.hget(key, "clock_offset") or 0)) + delta)
+                    pipe.multi()
+                    pipe.hset(key, "clock_offset", repr(offset.total_seconds()))
+                    pipe.execute()
+                    return offset
+                except WatchError:
+                    continue
+
+    @_available
     def put_scenario(self, source: str, text: str) -> int:
         """Store a new, already validated scenario; returns its version."""
         pipe = self.client.pipeline(transaction=True)

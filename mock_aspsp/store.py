@@ -180,6 +180,15 @@ class SqliteStore:
         with self._tx() as db:
             self._set_meta(db, "clock_offset", repr(offset.total_seconds()))
 
+    def advance_clock(self, delta: timedelta, check: Callable[[timedelta], timedelta]) -> timedelta:
+        """Add ``delta`` to the offset atomically (two concurrent advances both count); ``check`` may
+        refuse the result by raising, and then nothing changes."""
+        with self._tx() as db:
+            current = timedelta(seconds=float(self._get_meta(db, "clock_offset") or 0))
+            offset = check(current + delta)
+            self._set_meta(db, "clock_offset", repr(offset.total_seconds()))
+            return offset
+
     def put_scenario(self, source: str, text: str) -> int:
         """Store a new, already validated scenario; returns its version."""
         with self._tx() as db:

@@ -266,3 +266,21 @@ def test_both_stores_have_the_same_interface():
     assert sorted(sqlite) == sorted(redis)
     for name, signature in sqlite.items():
         assert list(signature.parameters) == list(redis[name].parameters), name
+
+
+def test_concurrent_clock_advances_all_count(store):
+    """Two CI jobs moving the clock at once must not lose a move (read-then-write would)."""
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda _: store.advance_clock(timedelta(hours=1), lambda offset: offset), range(20)))
+    assert store.sync_state().clock_offset == timedelta(hours=20)
+
+
+def test_a_refused_clock_advance_changes_nothing(store):
+    store.set_clock_offset(timedelta(days=1))
+
+    def refuse(offset):
+        raise ValueError("out of range")
+
+    with pytest.raises(ValueError):
+        store.advance_clock(timedelta(days=1), refuse)
+    assert store.sync_state().clock_offset == timedelta(days=1)
