@@ -9,6 +9,15 @@ SQLite file in WAL mode, so every gunicorn worker of a server shares it;
 replicas (``open_store`` picks one from the configuration).
 Tokens and codes are stored as SHA-256 hashes only.
 
+The SQLite store keeps the request journal in a second file beside the state
+(``<db>.requests``): the journal is written on every request, and a write to
+the state file would make every other worker drop its page cache and the
+look-ups cached below. Those look-ups (shared settings, the pair behind an
+access token, runtime account and TPP changes, revoked certificates) are
+answered from a per-connection cache, valid while ``PRAGMA data_version``
+says no other connection changed the file; ``sync_state`` checks it, once per
+request, and this connection's own writes clear the cache.
+
 Rules that must hold under concurrency (a code is redeemed once, one pair per
 PSU / TPP) are written as single conditional statements or ``BEGIN
 IMMEDIATE`` transactions, never as a read followed by a write.
@@ -41,17 +50,20 @@ CREATE UNIQUE INDEX IF NOT EXISTS grants_refresh ON grants (refresh_hash);
 CREATE INDEX IF NOT EXISTS grants_triplet ON grants (bank, psu, client_id) WHERE revoked_at IS NULL;
 CREATE TABLE IF NOT EXISTS accounts (
     bank TEXT NOT NULL, iban TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (bank, iban));
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tpps (client_id TEXT PRIMARY KEY, changes TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked_certificates (sha256 TEXT PRIMARY KEY, revoked_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rule_counters (
     name TEXT PRIMARY KEY, matched INTEGER NOT NULL, fired INTEGER NOT NULL);
 """
+# Row ids without AUTOINCREMENT: no sqlite_sequence page to write on every entry (ids restart after a clear).
+JOURNAL_SCHEMA = "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, data TEXT NOT NULL);"
+JOURNAL_SUFFIX = ".requests"
+VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 JOURNAL_TRIM_EVERY = 100
 
-# Tables emptied by a reset; ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "accounts", "journal", "rule_counters", "tpps", "revoked_certificates")
+# Tables emptied by a reset (and the journal, in its own file); ``meta`` keeps the current scenario.
+STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates")
 
 
 def token_hash(token: str) -> str:
@@ -88,10 +100,13 @@ class Grant:
 
 _GRANT_COLUMNS = [f.name for f in fields(Grant)]
 _GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
+_GRANT_SELECT = f"SELECT {', '.join(_GRANT_COLUMNS)} FROM grants"
+_GRANT_CONVERTERS = [(_dt if k in _GRANT_TIMES else None) for k in _GRANT_COLUMNS]
 
 
 def _grant_from_row(row: sqlite3.Row) -> Grant:
-    return Grant(**{k: (_dt(row[k]) if k in _GRANT_TIMES else row[k]) for k in _GRANT_COLUMNS})
+    """A row of ``_GRANT_SELECT``, by position."""
+    return Grant(*[(convert(value) if convert else value) for convert, value in zip(_GRANT_CONVERTERS, row)])
 
 
 @dataclass(frozen=True)
@@ -124,36 +139,65 @@ class SqliteStore:
         self.journal_limit = journal_limit
         self._local = threading.local()
         self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        self._journal_db().execute(JOURNAL_SCHEMA)
 
     # -- plumbing -------------------------------------------------------
+    @staticmethod
+    def _connect(path: str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=10000")
+        return db
+
     def _db(self) -> sqlite3.Connection:
-        """One connection per process and thread: SQLite handles must not cross a fork."""
+        """One connection per process and thread (SQLite handles must not cross a fork), with its cache."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            db = self._connect(self.path)
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            local.db, local.pid = db, os.getpid()
+            local.db, local.journal, local.pid = db, None, os.getpid()
+            local.data_version, local.view = None, {}
         return local.db
 
+    def _journal_db(self) -> sqlite3.Connection:
+        self._db()
+        local = self._local
+        if local.journal is None:
+            local.journal = self._connect(self.path + JOURNAL_SUFFIX)
+        return local.journal
+
     class _Tx:
-        def __init__(self, db: sqlite3.Connection):
-            self.db = db
+        def __init__(self, db: sqlite3.Connection, local: threading.local):
+            self.db, self.local = db, local
 
         def __enter__(self) -> sqlite3.Connection:
             self.db.execute("BEGIN IMMEDIATE")
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self.local.view = {}  # this connection's own writes leave data_version as it was
 
     def _tx(self) -> "SqliteStore._Tx":
         try:
-            return self._Tx(self._db())
+            return self._Tx(self._db(), self._local)
         except sqlite3.Error as error:
             raise StoreUnavailable(str(error)) from error
+
+    def _cached(self, key: tuple, load: Callable[[], object]):
+        """A look-up answered as of this connection's last ``sync_state`` (or its own later writes)."""
+        self._db()
+        view = self._local.view
+        try:
+            return view[key]
+        except KeyError:
+            if len(view) >= VIEW_LIMIT:
+                view.clear()
+            value = view[key] = load()
+            return value
 
     def _get_meta(self, db: sqlite3.Connection, key: str) -> Optional[str]:
         row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -165,6 +209,14 @@ class SqliteStore:
 
     # -- shared settings ------------------------------------------------
     def sync_state(self) -> SyncState:
+        """Read first on every request; also where the cached look-ups catch up with other connections."""
+        db, local = self._db(), self._local
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != local.data_version:
+            local.data_version, local.view = version, {}
+        return self._cached(("sync",), self._read_sync_state)
+
+    def _read_sync_state(self) -> SyncState:
         rows = dict(
             self._db().execute(
                 "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version', 'rules')"
@@ -210,6 +262,7 @@ class SqliteStore:
             for table in STATE_TABLES:
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key IN ('clock_offset', 'rules')")
+        self.clear_journal()
 
     # -- SCA journeys ---------------------------------------------------
     def put_journey(self, journey_id: str, data: dict) -> None:
@@ -298,17 +351,19 @@ class SqliteStore:
                 )
             return replaced
 
-    def grant_by_access_token(self, token: str) -> Optional[Grant]:
-        row = self._db().execute("SELECT * FROM grants WHERE access_hash = ?", (token_hash(token),)).fetchone()
+    def _grant_where(self, column: str, value: str) -> Optional[Grant]:
+        row = self._db().execute(f"{_GRANT_SELECT} WHERE {column} = ?", (value,)).fetchone()
         return None if row is None else _grant_from_row(row)
+
+    def grant_by_access_token(self, token: str) -> Optional[Grant]:
+        digest = token_hash(token)
+        return self._cached(("access", digest), lambda: self._grant_where("access_hash", digest))
 
     def grant_by_refresh_token(self, token: str) -> Optional[Grant]:
-        row = self._db().execute("SELECT * FROM grants WHERE refresh_hash = ?", (token_hash(token),)).fetchone()
-        return None if row is None else _grant_from_row(row)
+        return self._grant_where("refresh_hash", token_hash(token))
 
     def grant(self, grant_id: str) -> Optional[Grant]:
-        row = self._db().execute("SELECT * FROM grants WHERE id = ?", (grant_id,)).fetchone()
-        return None if row is None else _grant_from_row(row)
+        return self._grant_where("id", grant_id)
 
     def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
         """Give a live pair a new access token; the old one dies with the overwrite."""
@@ -342,7 +397,7 @@ class SqliteStore:
             return ids
 
     def grants(self) -> Iterator[Grant]:
-        for row in self._db().execute("SELECT * FROM grants ORDER BY issued_at"):
+        for row in self._db().execute(f"{_GRANT_SELECT} ORDER BY issued_at"):
             yield _grant_from_row(row)
 
     # -- runtime account changes ----------------------------------------
@@ -358,7 +413,10 @@ class SqliteStore:
             return merged
 
     def account_changes(self, bank: str, iban: str) -> dict:
-        row = self._db().execute("SELECT changes FROM accounts WHERE bank = ? AND iban = ?", (bank, iban)).fetchone()
+        return dict(self._cached(("account", bank, iban), lambda: self._changes("accounts", "bank = ? AND iban = ?", bank, iban)))
+
+    def _changes(self, table: str, where: str, *key: str) -> dict:
+        row = self._db().execute(f"SELECT changes FROM {table} WHERE {where}", key).fetchone()
         return json.loads(row[0]) if row else {}
 
     # -- runtime TPP registry -------------------------------------------
@@ -371,34 +429,37 @@ class SqliteStore:
             return merged
 
     def tpp_changes(self, client_id: str) -> dict:
-        row = self._db().execute("SELECT changes FROM tpps WHERE client_id = ?", (client_id,)).fetchone()
-        return json.loads(row[0]) if row else {}
+        return dict(self._cached(("tpp", client_id), lambda: self._changes("tpps", "client_id = ?", client_id)))
 
     def revoke_certificate(self, sha256: str, now: datetime) -> None:
         with self._tx() as db:
             db.execute("INSERT OR IGNORE INTO revoked_certificates (sha256, revoked_at) VALUES (?, ?)", (sha256, _ts(now)))
 
     def revoked_certificates(self) -> frozenset[str]:
-        return frozenset(r[0] for r in self._db().execute("SELECT sha256 FROM revoked_certificates"))
+        return self._cached(("revoked",), lambda: frozenset(
+            r[0] for r in self._db().execute("SELECT sha256 FROM revoked_certificates")))
 
     # -- request journal ------------------------------------------------
     def record(self, entry: dict) -> None:
         """Append to the journal, dropping the oldest entries past the limit."""
         # One autocommitted statement on every call; the trim runs once per JOURNAL_TRIM_EVERY entries.
         try:
-            cursor = self._db().execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
+            db = self._journal_db()
+            cursor = db.execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
             if cursor.lastrowid % JOURNAL_TRIM_EVERY == 0 or self.journal_limit < JOURNAL_TRIM_EVERY:
-                self._db().execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
+                db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
         except sqlite3.Error as error:
             raise StoreUnavailable(str(error)) from error
 
     def journal(self) -> list[dict]:
-        rows = self._db().execute("SELECT data FROM journal ORDER BY id DESC LIMIT ?", (self.journal_limit,))
+        rows = self._journal_db().execute("SELECT data FROM journal ORDER BY id DESC LIMIT ?", (self.journal_limit,))
         return [json.loads(r[0]) for r in rows][::-1]
 
     def clear_journal(self) -> None:
-        with self._tx() as db:
-            db.execute("DELETE FROM journal")
+        try:
+            self._journal_db().execute("DELETE FROM journal")
+        except sqlite3.Error as error:
+            raise StoreUnavailable(str(error)) from error
 
     # -- fault rules ----------------------------------------------------
     def add_rule(self, rule: dict) -> None:

@@ -141,6 +141,50 @@ def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     assert store.journal() == []
 
 
+def test_another_servers_change_is_seen_at_the_next_sync(tmp_path, store_url):
+    """The SQLite store answers look-ups from a per-connection cache: a change made through another
+    connection (a worker, a replica) must show from the reader's next ``sync_state`` (the first read of
+    every request), and the reader's own writes at once."""
+    writer, reader = (open_store(store_url, str(tmp_path / "state.sqlite3")) for _ in range(2))
+    writer.issue_grant(pair(1), NOW)
+    reader.sync_state()
+    assert reader.grant_by_access_token("a1").revoked_at is None
+    assert (reader.account_changes("30007", "FR76"), reader.tpp_changes("PSDFR-ACPR-12345")) == ({}, {})
+    assert reader.revoked_certificates() == frozenset()
+
+    writer.revoke_grants(NOW, "revoked by the TPP", grant_id="g1")
+    writer.patch_account("30007", "FR76", {"status": "blocked"})
+    writer.patch_tpp("PSDFR-ACPR-12345", {"denied": "audit"})
+    writer.revoke_certificate("ab" * 32, NOW)
+    writer.set_clock_offset(timedelta(hours=2))
+    assert reader.sync_state().clock_offset == timedelta(hours=2)
+    assert reader.grant_by_access_token("a1").revoked_reason == "revoked by the TPP"
+    assert reader.account_changes("30007", "FR76") == {"status": "blocked"}
+    assert reader.tpp_changes("PSDFR-ACPR-12345") == {"denied": "audit"}
+    assert reader.revoked_certificates() == frozenset({"ab" * 32})
+
+    reader.patch_account("30007", "FR76", {"status": "active"})
+    assert reader.account_changes("30007", "FR76") == {"status": "active"}
+    reader.account_changes("30007", "FR76")["status"] = "closed"  # a caller's copy, not the cache
+    assert reader.account_changes("30007", "FR76") == {"status": "active"}
+
+
+def test_the_sqlite_journal_lives_beside_the_state(tmp_path):
+    """Written on every request, the journal has a file of its own, so that it does not change the state
+    file (which would empty every worker's cache); reset and clear still empty it."""
+    store = SqliteStore(str(tmp_path / "state.sqlite3"))
+    store.sync_state()
+    version = store._db().execute("PRAGMA data_version").fetchone()[0]
+    store.record({"path": "/token"})
+    assert (tmp_path / "state.sqlite3.requests").exists() and store.journal() == [{"path": "/token"}]
+    assert SqliteStore(str(tmp_path / "state.sqlite3")).journal() == [{"path": "/token"}]
+    other = SqliteStore(str(tmp_path / "state.sqlite3"))
+    other.record({"path": "/revoke"})
+    assert store._db().execute("PRAGMA data_version").fetchone()[0] == version
+    store.reset()
+    assert other.journal() == []
+
+
 # -- Redis specifics ----------------------------------------------------------------------------
 def test_two_sandboxes_share_one_redis_under_their_prefixes(redis_store, redis_server):
     store = redis_store
