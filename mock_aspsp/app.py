@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Optional
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -51,10 +52,8 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     for blueprint in (authorize, oauth, funds, openapi, admin):
         app.register_blueprint(blueprint)
 
-    app.before_request(_take_snapshot)
-    app.before_request(injection.inject_faults)
-    app.after_request(_echo_request_id)
-    app.after_request(journal.record)
+    app.before_request(_begin)
+    app.after_request(_finish)
     app.register_error_handler(ApiError, lambda e: api_error(e.status, e.message, e.headers))
     app.register_error_handler(OAuthError, oauth_error)
     app.register_error_handler(PageError, page_error)
@@ -78,14 +77,19 @@ def _ascii_query_string(wsgi_app):
     return app
 
 
-def _take_snapshot() -> None:
-    g.snapshot = sandbox().snapshot()
+def _begin() -> Optional[Response]:
+    """Before any view: the request's snapshot of shared state, then the fault rules (which may answer)."""
+    snapshot = g.snapshot = sandbox().snapshot()
+    return injection.inject_faults(snapshot) if snapshot.rules else None
 
 
-def _echo_request_id(response: Response) -> Response:
-    request_id = request.headers.get("X-Request-ID")
+def _finish(response: Response) -> Response:
+    """After every view: echo X-Request-ID, then journal the exchange."""
+    current = request._get_current_object()  # one context look-up for the request's many reads
+    request_id = current.headers.get("X-Request-ID")
     if request_id:
         response.headers["X-Request-ID"] = request_id
+    journal.record(current, g._get_current_object(), response)
     return response
 
 

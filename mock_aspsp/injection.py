@@ -15,6 +15,7 @@ from flask import Response, g, request
 from .establishment import bank_code_from_host
 from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
+from .sandbox import Snapshot
 from .web import sandbox
 
 _FUNDS = re.compile(r"^(?:/stet/psd2)?/([^/]+)/funds-confirmations$")
@@ -47,16 +48,14 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
     return (grant.client_id if grant else None), account.get("iban"), amount_of(amount.get("amount"))
 
 
-def inject_faults() -> Optional[Response]:
-    rules = g.snapshot.rules
-    if not rules:
-        return None
+def inject_faults(snapshot: Snapshot) -> Optional[Response]:
+    """The first fault rule of ``snapshot`` that fires on this request acts on it (None: none did)."""
     endpoint, version = classify(request.path)
     if endpoint is None:
         return None
-    bank = bank_code_from_host(request.host) or g.snapshot.scenario.default_bank
+    bank = bank_code_from_host(request.host) or snapshot.scenario.default_bank
     details = None
-    for rule in candidates(rules, endpoint, version, bank):
+    for rule in candidates(snapshot.rules, endpoint, version, bank):
         if rule.match.needs_details:
             details = details or _details(endpoint)
             if not matches_details(rule, *details):

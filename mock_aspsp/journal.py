@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, g, request
+from typing import Any
+
+from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from .clock import isoformat
@@ -19,9 +21,10 @@ log = logging.getLogger("mock_aspsp")
 NOT_JOURNALED = ("/__admin", "/favicon.ico")
 
 
-def _client_id() -> str | None:
-    if g.get("client_id"):
-        return g.client_id
+def _client_id(request: Request, context: Any) -> str | None:
+    client_id = context.get("client_id")
+    if client_id:
+        return client_id
     if request.mimetype == "application/x-www-form-urlencoded":
         try:
             return request.form.get("client_id")
@@ -30,30 +33,26 @@ def _client_id() -> str | None:
     return request.args.get("client_id")
 
 
-def record(response: Response) -> Response:
-    if request.path.startswith(NOT_JOURNALED) or "snapshot" not in g:
-        return response
+def record(request: Request, context: Any, response: Response) -> None:
+    """Journal one exchange; ``context`` is the request's ``flask.g`` (the snapshot, errors, client)."""
+    snapshot = context.get("snapshot")
+    if snapshot is None or request.path.startswith(NOT_JOURNALED):
+        return
+    entry = {
+        "time": isoformat(snapshot.now),
+        "method": request.method,
+        "path": request.path,
+        "bank": bank_code_from_host(request.host) or snapshot.scenario.default_bank,
+        "client_id": _client_id(request, context),
+        "status": response.status_code,
+        "x_request_id": request.headers.get("X-Request-ID"),
+        "error": context.get("error_message"),
+        "validation_errors": context.get("validation_errors", []),
+        "fault_rule": context.get("fault_rule"),
+    }
     try:
-        _record(response)
+        sandbox().store.record(entry)
     except StoreUnavailable as error:
         # The answer is decided (tokens may have been issued): it goes out, only its journal entry is lost.
         log.warning("request journal: entry for %s %s lost, the store is unavailable: %s",
                     request.method, request.path, error)
-    return response
-
-
-def _record(response: Response) -> None:
-    sandbox().store.record(
-        {
-            "time": isoformat(g.snapshot.now),
-            "method": request.method,
-            "path": request.path,
-            "bank": bank_code_from_host(request.host) or g.snapshot.scenario.default_bank,
-            "client_id": _client_id(),
-            "status": response.status_code,
-            "x_request_id": request.headers.get("X-Request-ID"),
-            "error": g.get("error_message"),
-            "validation_errors": g.get("validation_errors", []),
-            "fault_rule": g.get("fault_rule"),
-        }
-    )

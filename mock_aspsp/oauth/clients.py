@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Mapping
 
+from flask import request
+
 from ..errors import OAuthError
 from ..scenario import Scenario, Tpp
 from ..tpp.registry import IdentityRefused, RegistryStore, access_refusal, check_client_certificate, effective_tpp
@@ -26,7 +28,7 @@ def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Regi
     tpp = effective_tpp(scenario, store, client_id)
     if tpp is None:
         raise OAuthError("invalid_client", f"no TPP is registered with client_id {client_id}", 401)
-    cert, unreadable = client_certificate()
+    cert, unreadable = client_certificate(request)
     try:
         check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
     except IdentityRefused as refused:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Request, Response, g, request
 
 from ..coverage import covers, current_account, ineligibility
 from ..errors import ApiError
@@ -47,14 +47,14 @@ def _bank(scenario: Scenario) -> str:
     return bank
 
 
-def _check_accept() -> None:
+def _check_accept(request: Request) -> None:
     if "Accept" in request.headers and not request.accept_mimetypes.best_match(
         ["application/hal+json", "application/json"]
     ):
         raise ApiError(406, "Accept must allow application/hal+json or application/json")
 
 
-def _request_id() -> str:
+def _request_id(request: Request) -> str:
     request_id = request.headers.get("X-Request-ID", "")
     if not request_id:
         raise ApiError(400, "X-Request-ID header is missing")
@@ -68,7 +68,7 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _body(version: ApiVersion) -> dict:
+def _body(request: Request, version: ApiVersion) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
     try:
@@ -108,19 +108,18 @@ def _link(path: str) -> dict:
     return {"self": {"href": path.lstrip("/")}}
 
 
-def _check_identity(scenario: Scenario, now, client_id: str):
+def _check_identity(request: Request, scenario: Scenario, store, now, client_id: str):
     """The TPP's QWAC (when sent; required when strict) and QSealC signature (likewise); returns the
     QSealC that signed the call, or None. 401 when nothing usable was sent or the signature does not
     verify, 403 when a certificate is refused (README, "Error reference")."""
-    store = sandbox().store
-    cert, unreadable = client_certificate()
+    cert, unreadable = client_certificate(request)
     try:
         check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
     except IdentityRefused as refused:
         raise ApiError(refused.status, refused.reason) from None
     try:
         return check_request_signature(
-            request.method, request_target(), request.headers, request.get_data(cache=True),
+            request.method, request_target(request), request.headers, request.get_data(cache=True),
             client_id=client_id, scenario=scenario, store=store, now=now,
         )
     except IdentityRefused as refused:
@@ -132,22 +131,24 @@ def _check_identity(scenario: Scenario, now, client_id: str):
 @blueprint.post("/<prefix>/funds-confirmations")
 def funds_confirmations(prefix: str) -> Response:
     version = _version(prefix)
-    now, scenario = snapshot().now, snapshot().scenario
+    current = request._get_current_object()  # one context look-up for the request's many reads
+    taken, store = snapshot(), sandbox().store
+    now, scenario = taken.now, taken.scenario
     bank = _bank(scenario)
-    _check_accept()
-    grant = bearer_grant(sandbox().store, now, bank, request.headers.get("Authorization"), version)
+    _check_accept(current)
+    grant = bearer_grant(store, now, bank, current.headers.get("Authorization"), version)
     g.client_id = grant.client_id
-    tpp = effective_tpp(scenario, sandbox().store, grant.client_id)
+    tpp = effective_tpp(scenario, store, grant.client_id)
     if tpp is None:
         raise ApiError(403, "the TPP's profile is revoked at this bank")
     refusal = access_refusal(tpp)
     if refusal:
         raise ApiError(403, refusal)
-    _request_id()
-    qsealc = _check_identity(scenario, now, grant.client_id)
+    _request_id(current)
+    qsealc = _check_identity(current, scenario, store, now, grant.client_id)
     if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
         raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
-    body = _body(version)
+    body = _body(current, version)
     iban = _iban(body)
     amount = _amount(body)
     if iban != grant.iban:
@@ -155,10 +156,10 @@ def funds_confirmations(prefix: str) -> Response:
     account = scenario.account(bank, iban)
     if account is None:
         raise ApiError(403, "accountId.iban: this account is closed at this bank")
-    account = current_account(account, sandbox().store.account_changes(bank, iban))
+    account = current_account(account, store.account_changes(bank, iban))
     reason = ineligibility(account)
     if reason and scenario.settings.ineligible_accounts == "error":
         raise ApiError(403, f"accountId.iban: {reason}")
     result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
-    payload = {"request": body, "result": result, "_links": _link(request.path)}
+    payload = {"request": body, "result": result, "_links": _link(current.path)}
     return Response(json.dumps(payload), 200, content_type=HAL_JSON)

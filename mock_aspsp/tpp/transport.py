@@ -19,14 +19,14 @@ import ssl
 from typing import Optional
 from urllib.parse import quote, urlsplit
 
-from flask import current_app, request
+from flask import Request, current_app
 
 from .certificates import CertificateRejected, TppCertificate, load_certificate
 
 DEFAULT_HEADER = "X-SSL-Client-Cert"
 
 
-def _peer_certificate() -> Optional[bytes]:
+def _peer_certificate(request: Request) -> Optional[bytes]:
     sock = request.environ.get("gunicorn.socket")
     if not isinstance(sock, ssl.SSLSocket):
         return None
@@ -36,9 +36,9 @@ def _peer_certificate() -> Optional[bytes]:
         return None
 
 
-def client_certificate() -> tuple[Optional[TppCertificate], Optional[str]]:
+def client_certificate(request: Request) -> tuple[Optional[TppCertificate], Optional[str]]:
     """(certificate, None), (None, None) when none was presented, or (None, why it cannot be read)."""
-    data: object = _peer_certificate()
+    data: object = _peer_certificate(request)
     if not data:
         header = current_app.config["MOCK_ASPSP"].client_cert_header
         data = request.headers.get(header, "").strip() if header else ""
@@ -50,7 +50,7 @@ def client_certificate() -> tuple[Optional[TppCertificate], Optional[str]]:
         return None, error.reason
 
 
-def request_target() -> str:
+def request_target(request: Request) -> str:
     """The path and query exactly as the client sent them (what ``(request-target)`` signs)."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
     if raw:
