@@ -9,10 +9,10 @@ SQLite file in WAL mode, so every gunicorn worker of a server shares it;
 replicas (``open_store`` picks one from the configuration).
 Tokens and codes are stored as SHA-256 hashes only.
 
-The SQLite store keeps the request journal in a second file beside the state
-(``<db>.requests``): the journal is written on every request, and a write to
-the state file would make every other worker drop its page cache and the
-look-ups cached below. Those look-ups (shared settings, the pair behind an
+The SQLite store keeps the request journal beside the state, in the folder
+``<db>.journal`` (``journal_files``): the journal is written on every request,
+and a write to the state file would make every other worker drop its page
+cache and the look-ups cached below. Those look-ups (shared settings, the pair behind an
 access token, runtime account and TPP changes, revoked certificates) are
 answered from a per-connection cache, valid while ``PRAGMA data_version``
 says no other connection changed the file; ``sync_state`` checks it, once per
@@ -24,6 +24,7 @@ IMMEDIATE`` transactions, never as a read followed by a write.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,8 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterator, Optional
+
+from .journal_files import JournalFiles
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,14 +58,10 @@ CREATE TABLE IF NOT EXISTS revoked_certificates (sha256 TEXT PRIMARY KEY, revoke
 CREATE TABLE IF NOT EXISTS rule_counters (
     name TEXT PRIMARY KEY, matched INTEGER NOT NULL, fired INTEGER NOT NULL);
 """
-# Row ids without AUTOINCREMENT: no sqlite_sequence page to write on every entry (ids restart after a clear).
-JOURNAL_SCHEMA = "CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY, data TEXT NOT NULL);"
-JOURNAL_SUFFIX = ".requests"
+JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
-JOURNAL_TRIM_EVERY = 100
-
-# Tables emptied by a reset (and the journal, in its own file); ``meta`` keeps the current scenario.
+# Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
 STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates")
 
 
@@ -139,33 +138,21 @@ class SqliteStore:
         self.journal_limit = journal_limit
         self._local = threading.local()
         self._db().executescript(SCHEMA)  # executescript manages its own transaction
-        self._journal_db().execute(JOURNAL_SCHEMA)
+        self._journal = JournalFiles(path + JOURNAL_SUFFIX)
 
     # -- plumbing -------------------------------------------------------
-    @staticmethod
-    def _connect(path: str) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=10000")
-        return db
-
     def _db(self) -> sqlite3.Connection:
         """One connection per process and thread (SQLite handles must not cross a fork), with its cache."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            db = self._connect(self.path)
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
-            local.db, local.journal, local.pid = db, None, os.getpid()
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            local.db, local.pid = db, os.getpid()
             local.data_version, local.view = None, {}
         return local.db
-
-    def _journal_db(self) -> sqlite3.Connection:
-        self._db()
-        local = self._local
-        if local.journal is None:
-            local.journal = self._connect(self.path + JOURNAL_SUFFIX)
-        return local.journal
 
     class _Tx:
         def __init__(self, db: sqlite3.Connection, local: threading.local):
@@ -441,25 +428,24 @@ class SqliteStore:
 
     # -- request journal ------------------------------------------------
     def record(self, entry: dict) -> None:
-        """Append to the journal, dropping the oldest entries past the limit."""
-        # One autocommitted statement on every call; the trim runs once per JOURNAL_TRIM_EVERY entries.
-        try:
-            db = self._journal_db()
-            cursor = db.execute("INSERT INTO journal (data) VALUES (?)", (json.dumps(entry),))
-            if cursor.lastrowid % JOURNAL_TRIM_EVERY == 0 or self.journal_limit < JOURNAL_TRIM_EVERY:
-                db.execute("DELETE FROM journal WHERE id <= ?", (cursor.lastrowid - self.journal_limit,))
-        except sqlite3.Error as error:
-            raise StoreUnavailable(str(error)) from error
+        """Append to the journal; only the last ``journal_limit`` entries are kept."""
+        with self._journal_io() as journal:
+            journal.append(entry, self.journal_limit)
 
     def journal(self) -> list[dict]:
-        rows = self._journal_db().execute("SELECT data FROM journal ORDER BY id DESC LIMIT ?", (self.journal_limit,))
-        return [json.loads(r[0]) for r in rows][::-1]
+        with self._journal_io() as journal:
+            return journal.entries(self.journal_limit)
 
     def clear_journal(self) -> None:
+        with self._journal_io() as journal:
+            journal.clear()
+
+    @contextlib.contextmanager
+    def _journal_io(self) -> Iterator[JournalFiles]:
         try:
-            self._journal_db().execute("DELETE FROM journal")
-        except sqlite3.Error as error:
-            raise StoreUnavailable(str(error)) from error
+            yield self._journal
+        except OSError as error:  # a full disk, a folder removed under the server
+            raise StoreUnavailable(f"request journal {self._journal.folder}: {error}") from error
 
     # -- fault rules ----------------------------------------------------
     def add_rule(self, rule: dict) -> None:

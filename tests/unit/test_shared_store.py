@@ -170,13 +170,13 @@ def test_another_servers_change_is_seen_at_the_next_sync(tmp_path, store_url):
 
 
 def test_the_sqlite_journal_lives_beside_the_state(tmp_path):
-    """Written on every request, the journal has a file of its own, so that it does not change the state
+    """Written on every request, the journal has a folder of its own, so that it does not change the state
     file (which would empty every worker's cache); reset and clear still empty it."""
     store = SqliteStore(str(tmp_path / "state.sqlite3"))
     store.sync_state()
     version = store._db().execute("PRAGMA data_version").fetchone()[0]
     store.record({"path": "/token"})
-    assert (tmp_path / "state.sqlite3.requests").exists() and store.journal() == [{"path": "/token"}]
+    assert (tmp_path / "state.sqlite3.journal").is_dir() and store.journal() == [{"path": "/token"}]
     assert SqliteStore(str(tmp_path / "state.sqlite3")).journal() == [{"path": "/token"}]
     other = SqliteStore(str(tmp_path / "state.sqlite3"))
     other.record({"path": "/revoke"})
