@@ -89,7 +89,7 @@ def _finish(response: Response) -> Response:
     request_id = current.headers.get("X-Request-ID")
     if request_id:
         response.headers["X-Request-ID"] = request_id
-    journal.record(current, g._get_current_object(), response)
+    journal.record(current, g._get_current_object(), response, request_id)
     return response
 
 

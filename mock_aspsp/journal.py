@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from typing import Any
+from typing import Any, Optional
 
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
@@ -33,7 +33,7 @@ def _client_id(request: Request, context: Any) -> str | None:
     return request.args.get("client_id")
 
 
-def record(request: Request, context: Any, response: Response) -> None:
+def record(request: Request, context: Any, response: Response, request_id: Optional[str]) -> None:
     """Journal one exchange; ``context`` is the request's ``flask.g`` (the snapshot, errors, client)."""
     snapshot = context.get("snapshot")
     if snapshot is None or request.path.startswith(NOT_JOURNALED):
@@ -45,7 +45,7 @@ def record(request: Request, context: Any, response: Response) -> None:
         "bank": bank_code_from_host(request.host) or snapshot.scenario.default_bank,
         "client_id": _client_id(request, context),
         "status": response.status_code,
-        "x_request_id": request.headers.get("X-Request-ID"),
+        "x_request_id": request_id,
         "error": context.get("error_message"),
         "validation_errors": context.get("validation_errors", []),
         "fault_rule": context.get("fault_rule"),

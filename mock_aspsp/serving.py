@@ -23,15 +23,20 @@ class JsonAccessLog(glogging.Logger):
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:
             return
-        headers = {name.lower(): value for name, value in req.headers}
+        request_id = host = None
+        for name, value in req.headers:  # gunicorn keeps header names upper-cased
+            if name == "X-REQUEST-ID":
+                request_id = value
+            elif name == "HOST":
+                host = value
         self.access_log.info(json.dumps({
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "method": req.method,
             "path": req.path,
             "status": resp.status_code,
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
-            "x_request_id": headers.get("x-request-id"),
-            "host": headers.get("host"),
+            "x_request_id": request_id,
+            "host": host,
         }))
 
 

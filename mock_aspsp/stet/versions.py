@@ -26,5 +26,8 @@ VERSIONS = (
 SCOPES = frozenset(v.scope for v in VERSIONS)
 
 
+_BY_PREFIX = {v.prefix: v for v in VERSIONS}
+
+
 def version_for(prefix: str) -> Optional[ApiVersion]:
-    return next((v for v in VERSIONS if v.prefix == prefix), None)
+    return _BY_PREFIX.get(prefix)
