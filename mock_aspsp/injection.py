@@ -16,7 +16,7 @@ from .establishment import bank_code_from_host
 from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
 from .sandbox import Snapshot
-from .web import sandbox
+from .web import request_body, sandbox
 
 _FUNDS = re.compile(r"^(?:/stet/psd2)?/([^/]+)/funds-confirmations$")
 
@@ -39,7 +39,7 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     grant = sandbox().store.grant_by_access_token(token.strip()) if scheme.lower() == "bearer" else None
     try:
-        body = json.loads(request.get_data(cache=True) or b"null")
+        body = json.loads(request_body(request) or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     body = body if isinstance(body, dict) else {}

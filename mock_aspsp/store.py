@@ -24,7 +24,6 @@ IMMEDIATE`` transactions, never as a read followed by a write.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -128,6 +127,21 @@ class SyncState:
 
 class StoreUnavailable(Exception):
     """The state backend cannot be reached; the API answers 503."""
+
+
+class _JournalErrors:
+    """``with``: the journal files, their OS errors (a full disk, a folder removed) as StoreUnavailable.
+    A class, not a generator: it wraps the write of every request."""
+
+    def __init__(self, journal: JournalFiles):
+        self.journal = journal
+
+    def __enter__(self) -> JournalFiles:
+        return self.journal
+
+    def __exit__(self, exc_type, error, tb) -> None:
+        if isinstance(error, OSError):
+            raise StoreUnavailable(f"request journal {self.journal.folder}: {error}") from error
 
 
 class SqliteStore:
@@ -400,7 +414,8 @@ class SqliteStore:
             return merged
 
     def account_changes(self, bank: str, iban: str) -> dict:
-        return dict(self._cached(("account", bank, iban), lambda: self._changes("accounts", "bank = ? AND iban = ?", bank, iban)))
+        load = lambda: self._changes("accounts", "bank = ? AND iban = ?", bank, iban)  # noqa: E731
+        return dict(self._cached(("account", bank, iban), load))  # a copy: callers may change theirs
 
     def _changes(self, table: str, where: str, *key: str) -> dict:
         row = self._db().execute(f"SELECT changes FROM {table} WHERE {where}", key).fetchone()
@@ -440,12 +455,8 @@ class SqliteStore:
         with self._journal_io() as journal:
             journal.clear()
 
-    @contextlib.contextmanager
-    def _journal_io(self) -> Iterator[JournalFiles]:
-        try:
-            yield self._journal
-        except OSError as error:  # a full disk, a folder removed under the server
-            raise StoreUnavailable(f"request journal {self._journal.folder}: {error}") from error
+    def _journal_io(self) -> "_JournalErrors":
+        return _JournalErrors(self._journal)
 
     # -- fault rules ----------------------------------------------------
     def add_rule(self, rule: dict) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import current_app, g, request
+from flask import Request, current_app, g, request
 
 from .establishment import bank_code_from_host
 from .sandbox import Sandbox, Snapshot
@@ -17,6 +17,25 @@ def sandbox() -> Sandbox:
 def snapshot() -> Snapshot:
     """Taken once per request, before any view runs (see ``app.create_app``)."""
     return g.snapshot
+
+
+def request_body(request: Request) -> bytes:
+    """The raw body, read once per request (the fault rules, the signature's Digest and the view all need it).
+
+    A body announced by Content-Length within the app's limit is read straight from the WSGI input:
+    on the API's small JSON bodies werkzeug's stream wrapper costs more than the read. Anything else
+    (no length, chunked, over the limit: 413) goes through werkzeug."""
+    environ = request.environ
+    body = environ.get("mock_aspsp.body")
+    if body is None:
+        length = request.content_length
+        limit = request.max_content_length
+        if length is not None and (limit is None or length <= limit):
+            body = environ["wsgi.input"].read(length) if length else b""
+        else:
+            body = request.get_data(cache=True)
+        environ["mock_aspsp.body"] = body
+    return body
 
 
 def requested_bank(scenario: Scenario) -> tuple[Optional[str], str]:

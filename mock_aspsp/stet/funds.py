@@ -22,7 +22,7 @@ from ..scenario import Scenario
 from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
 from ..tpp.transport import client_certificate, request_target
 from ..validation import schema_set
-from ..web import requested_bank, sandbox, snapshot
+from ..web import request_body, requested_bank, sandbox, snapshot
 from .versions import ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
@@ -72,7 +72,7 @@ def _body(request: Request, version: ApiVersion) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
     try:
-        body = json.loads(request.get_data(cache=True) or b"null", parse_constant=_not_json)
+        body = json.loads(request_body(request) or b"null", parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to parse
         raise ApiError(400, "body: not valid JSON") from None
     problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
@@ -119,7 +119,7 @@ def _check_identity(request: Request, scenario: Scenario, store, now, client_id:
         raise ApiError(refused.status, refused.reason) from None
     try:
         return check_request_signature(
-            request.method, request_target(request), request.headers, request.get_data(cache=True),
+            request.method, request_target(request), request.headers, request_body(request),
             client_id=client_id, scenario=scenario, store=store, now=now,
         )
     except IdentityRefused as refused:

@@ -1,4 +1,5 @@
 """The whole journey over real HTTP against ``mock-aspsp serve`` with two workers."""
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,6 +63,12 @@ def test_whole_journey_over_http_with_two_workers(served):
         assert answer.status_code == 200, answer.text
         assert answer.json()["result"] is True
         assert answer.headers["X-Request-ID"] == "e2e-1"
+    # A body sent in chunks (no Content-Length) is read as well as one announced by its length.
+    text = json.dumps(BODY)
+    chunked = requests.post(f"{url}/stet/psd2/v1.4.2/funds-confirmations", data=(p.encode() for p in (text[:20], text[20:])),
+                            headers={**headers, "Content-Type": "application/json"})
+    assert chunked.request.headers.get("Transfer-Encoding") == "chunked"
+    assert chunked.status_code == 200 and chunked.json()["request"] == BODY, chunked.text
     assert requests.post(f"{url}/token", data={"grant_type": "authorization_code", "code": code,
                                                "redirect_uri": REDIRECT_URI,
                                                "client_id": CLIENT_ID}).json()["error"] == "invalid_grant"
