@@ -115,6 +115,7 @@ def test_admin_rule_names_must_be_unique(client):
     ({"action": {"delay": "PT31S"}}, "at most PT30S"),
     ({"match": {"seed": 3}, "action": {"status": 500}}, "seed only makes sense"),
     ({"action": {"status": 418}}, "rules[0].action.status"),
+    ({"action": {"drop": False}}, "rules[0].action.drop: False is not one of [True]"),
 ])
 def test_bad_rules_are_scenario_problems(rule, needle):
     text = yaml.safe_dump({**yaml.safe_load(default_scenario().read_text()), "rules": [rule]})
