@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -296,8 +296,8 @@ def row(name: str, value: float, base: float | None, unit: str, better: str, rat
 
 
 def median_load(loads: list[Load]) -> Load:
-    """The run with the median throughput (its latencies with it): one noisy window does not decide."""
-    return sorted(loads, key=lambda load: load.rps)[len(loads) // 2]
+    """Each figure the median of the rounds': one noisy window (a p99 of a run the VM stalled) does not decide."""
+    return Load(*(median([getattr(load, f.name) for load in loads]) for f in fields(Load)))
 
 
 def paired_ratio(loads: list[Load], bases: list[Load]) -> float:
