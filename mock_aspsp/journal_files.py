@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from . import jsonio
+
 _STAMP = 20  # digits of the nanosecond stamp that starts each line
 
 
@@ -46,7 +48,7 @@ class JournalFiles:
 
     def append(self, entry: dict, limit: int) -> None:
         """Raises OSError when the folder cannot be written."""
-        line = b"%020d %s\n" % (time.time_ns(), json.dumps(entry).encode())
+        line = b"%020d %s\n" % (time.time_ns(), jsonio.dumps(entry))
         with self._lock:
             if self._pid != os.getpid():  # first write of this process (a forked worker has its own)
                 self._claim()

@@ -7,7 +7,6 @@ connection on first use. gunicorn handles SIGTERM as a graceful shutdown.
 from __future__ import annotations
 
 import gc
-import json
 import ssl
 from datetime import datetime, timezone
 from typing import Any, Optional
@@ -15,6 +14,8 @@ from typing import Any, Optional
 from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+
+from . import jsonio
 
 
 class JsonAccessLog(glogging.Logger):
@@ -29,7 +30,7 @@ class JsonAccessLog(glogging.Logger):
                 request_id = value
             elif name == "HOST":
                 host = value
-        self.access_log.info(json.dumps({
+        self.access_log.info(jsonio.dumps({
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "method": req.method,
             "path": req.path,
@@ -37,7 +38,7 @@ class JsonAccessLog(glogging.Logger):
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
             "x_request_id": request_id,
             "host": host,
-        }))
+        }).decode())
 
 
 class GunicornServer(BaseApplication):

@@ -9,11 +9,11 @@ eligibility). The decision itself is ``coverage.covers``.
 """
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from flask import Blueprint, Request, Response, g, request
 
+from .. import jsonio
 from ..coverage import covers, current_account, ineligibility
 from ..errors import ApiError
 from ..iban import is_valid_iban
@@ -63,16 +63,11 @@ def _request_id(request: Request) -> str:
     return request_id
 
 
-def _not_json(constant: str) -> None:
-    """NaN and Infinity are Python's JSON extensions, not JSON (RFC 8259 §6)."""
-    raise ValueError(f"{constant} is not JSON")
-
-
 def _body(request: Request, version: ApiVersion) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
     try:
-        body = json.loads(request_body(request) or b"null", parse_constant=_not_json)
+        body = jsonio.loads(request_body(request) or b"null")
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to parse
         raise ApiError(400, "body: not valid JSON") from None
     problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
@@ -162,4 +157,4 @@ def funds_confirmations(prefix: str) -> Response:
         raise ApiError(403, f"accountId.iban: {reason}")
     result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
     payload = {"request": body, "result": result, "_links": _link(current.path)}
-    return Response(json.dumps(payload), 200, content_type=HAL_JSON)
+    return Response(jsonio.dumps(payload), 200, content_type=HAL_JSON)

@@ -1,0 +1,34 @@
+"""JSON on the hot path: what every API call parses and writes.
+
+Each call writes an answer, a journal line and an access-log line: orjson
+writes them in a fraction of the standard library's time (BENCHMARKS.md). It
+refuses integers beyond 64 bits, lone surrogates and keys that are not
+strings, which the standard library then writes as before; a non-finite float
+(``1e400`` reads as infinity) becomes ``null``, valid JSON where the standard
+library would write ``Infinity``. Reading stays with the standard library:
+orjson reads an integer beyond 64 bits as a float and loses its digits.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+
+def _not_json(constant: str) -> None:
+    """NaN and Infinity are Python's JSON extensions, not JSON (RFC 8259 §6)."""
+    raise ValueError(f"{constant} is not JSON")
+
+
+def loads(data: bytes) -> Any:
+    """Raises ValueError (UnicodeDecodeError included) or RecursionError for what is not JSON."""
+    return json.loads(data, parse_constant=_not_json)
+
+
+def dumps(value: Any) -> bytes:
+    """UTF-8 JSON; raises TypeError for what JSON cannot hold."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
