@@ -8,9 +8,10 @@ absolute, and as a ratio to the baseline measured seconds before. Rows:
   concurrency 1 and 16: req/s, p50 / p99 latency, server CPU ms per request;
 * start-up time to the first 200, and memory (PSS of master + workers) after load;
 * start-up and memory with a generated scenario of 10,000 PSUs / 20,000 accounts;
-* latency with 1,000,000 stored token pairs, against an empty store: with one token
-  (which each worker's look-up cache answers) and with a different stored token on
-  every call (an index look-up each time);
+* latency with 1,000,000 stored token pairs, against a nearly empty store: with one
+  token (which each worker's look-up cache answers), and with a different stored token
+  on every call (an index look-up each time) against the nearly empty store's one pair
+  picked by the same per-call wrk script;
 * funds-confirmations with the Redis store (``serve --store redis://...``, the
   state of several replicas) beside the SQLite default: req/s, p50 / p99 at
   concurrency 1 and 16, on a redis-server started here on a free port (skipped,
@@ -374,27 +375,31 @@ def main() -> int:
              row("PSS, 10k PSUs / 20k accounts", big.pss_mib(), base_pss, "MiB", "-")]
     big.stop()
 
-    db = folder / "full.sqlite3"
+    # The "empty" store holds the one pair the per-call script can pick (bench-token-0), so the
+    # spread row is compared with the same wrk script: only the number of stored pairs differs.
+    empty_db, db = folder / "empty.sqlite3", folder / "full.sqlite3"
+    fill_tokens(empty_db, 1)
     fill_tokens(db, args.tokens)
-    empty, full = start_product(args.workers), start_product(args.workers, db=db)
+    empty, full = start_product(args.workers, db=empty_db), start_product(args.workers, db=db)
     empty_token, full_token = access_token(empty.url), access_token(full.url)
     # One unmeasured run each first (the OS reads the stored pairs' pages into its cache: a server
     # that has run a while has them there), then alternating rounds as above.
-    wrk(empty, empty_token, 1, args.seconds)
+    wrk(empty, "", 1, args.seconds, stored_tokens=1)
     wrk(full, "", 1, args.seconds, stored_tokens=args.tokens)
-    stored: dict[str, list[Load]] = {"empty": [], "one": [], "spread": []}
+    stored: dict[str, list[Load]] = {"empty": [], "one": [], "empty_picked": [], "spread": []}
     for _ in range(args.rounds):
         stored["empty"].append(wrk(empty, empty_token, 1, args.seconds))
         stored["one"].append(wrk(full, full_token, 1, args.seconds))
+        stored["empty_picked"].append(wrk(empty, "", 1, args.seconds, stored_tokens=1))
         stored["spread"].append(wrk(full, "", 1, args.seconds, stored_tokens=args.tokens))
     empty.stop()
     full.stop()
     errors = sum(load.errors for loads in stored.values() for load in loads)
     if errors:
         print(f"WARNING: {errors} non-200 answers with {args.tokens:,} stored pairs", file=sys.stderr)
-    empty_p50, one_p50, spread_p50 = (median([load.p50_ms for load in stored[k]]) for k in stored)
+    empty_p50, one_p50, empty_picked_p50, spread_p50 = (median([load.p50_ms for load in stored[k]]) for k in stored)
     rows.append(row(f"p50 latency c=1, {args.tokens:,} stored pairs, a different one on every call",
-                    spread_p50, empty_p50, "ms", "target within 10 % (≤ 1.10x)"))
+                    spread_p50, empty_picked_p50, "ms", "target within 10 % (≤ 1.10x)"))
     rows.append(row(f"p50 latency c=1, {args.tokens:,} stored pairs, one token", one_p50, empty_p50, "ms",
                     "target within 10 % (≤ 1.10x)"))
 
