@@ -106,8 +106,10 @@ def start(name: str, command: list[str], probe: str, **popen) -> Server:
     raise RuntimeError(f"{name} did not start")
 
 
-def start_product(workers: int, scenario: Path | None = None, db: Path | None = None, args=()) -> Server:
-    db = db or Path(tempfile.mkdtemp(prefix="bench-")) / "state.sqlite3"
+def start_product(workers: int, folder: Path, scenario: Path | None = None, db: Path | None = None,
+                  args=()) -> Server:
+    """``db``: a state file of its own under ``folder`` unless given."""
+    db = db or Path(tempfile.mkdtemp(dir=folder)) / "state.sqlite3"
     command = [str(BIN / "mock-aspsp"), "serve", "--port", str(free_port()), "--workers", str(workers),
                "--db", str(db), *args]
     if scenario:
@@ -157,14 +159,13 @@ def wrk(server: Server, token: str, connections: int, seconds: int, headers: dic
         stored_tokens: int = 0) -> Load:
     """Load ``server`` with the same funds confirmation; ``headers`` adds e.g. a pre-computed signature;
     ``stored_tokens``: send a random one of the tokens ``fill_tokens`` stored on each call instead."""
-    script = Path(tempfile.mkdtemp()) / "post.lua"
     pick = (
         "function request()\n"
         f'  wrk.headers["Authorization"] = "Bearer {TOKEN_PREFIX}" .. math.random(0, {stored_tokens - 1})\n'
         "  return wrk.format()\n"
         "end\n"
     ) if stored_tokens else ""
-    script.write_text(
+    script_text = (
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(BODY)}\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
@@ -176,11 +177,14 @@ def wrk(server: Server, token: str, connections: int, seconds: int, headers: dic
         '  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end\n'
         "end\n"
     )
-    cpu_before = server.cpu_seconds()
-    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
-                          "--latency", "-s", str(script), server.url + PATH],
-                         capture_output=True, text=True, check=True)
-    cpu = server.cpu_seconds() - cpu_before
+    with tempfile.TemporaryDirectory() as work:
+        script = Path(work) / "post.lua"
+        script.write_text(script_text)
+        cpu_before = server.cpu_seconds()
+        out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
+                              "--latency", "-s", str(script), server.url + PATH],
+                             capture_output=True, text=True, check=True)
+        cpu = server.cpu_seconds() - cpu_before
     text = out.stdout
     requests = int(re.search(r"(\d+) requests in", text).group(1))
     errors = out.stderr.count("status ") + sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
@@ -253,15 +257,25 @@ def fill_tokens(db: Path, count: int) -> None:
         conn.close()
 
 
-def redis_store_rows(workers: int, seconds: int, sqlite_c1: Load, sqlite_c16: Load) -> tuple[list[str], str]:
+def read_through(path: Path) -> None:
+    """Read a file once, into the OS's page cache, where a server that has run a while has its state file.
+    (This VM gives back cached pages within minutes: the 1M-pair file, written just before, was found
+    mostly out of the cache, and the row measured disk reads.)"""
+    with path.open("rb") as file:
+        while file.read(1 << 20):
+            pass
+
+
+def redis_store_rows(workers: int, seconds: int, folder: Path, sqlite_c1: Load,
+                     sqlite_c16: Load) -> tuple[list[str], str]:
     """The product on the Redis store, against the SQLite figures of the same run: (rows, note)."""
     from redis_server import MISSING, RedisServer, find_redis_server
 
     if find_redis_server() is None:
         return [], f"Redis rows skipped: {MISSING}"
-    redis = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-"))).start()
+    redis = RedisServer(Path(tempfile.mkdtemp(prefix="redis-", dir=folder))).start()
     try:
-        product = start_product(workers, args=("--store", redis.url()))
+        product = start_product(workers, folder, args=("--store", redis.url()))
         try:
             token = access_token(product.url)
             redis_process = Server("redis-server", redis.process, redis.url(), 0)
@@ -327,18 +341,22 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=1_000_000, help="stored pairs for the latency row")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:  # state files, certificates: ~0.5 GB with 1M pairs
+        return run(args, Path(folder))
+
+
+def run(args: argparse.Namespace, folder: Path) -> int:
 
     starts: dict[str, list[float]] = {"base": [], "prod": []}
     for _ in range(args.rounds):  # alternating, as the loads below
         starts["base"].append(startup_seconds(lambda: start_baseline(args.workers)))
-        starts["prod"].append(startup_seconds(lambda: start_product(args.workers)))
+        starts["prod"].append(startup_seconds(lambda: start_product(args.workers, folder)))
     base_start, prod_start = median(starts["base"]), median(starts["prod"])
 
     # All three stay up; an idle server costs nothing while another one is loaded.
     scenario, signed_headers = signing_scenario(folder)
-    baseline, product = start_baseline(args.workers), start_product(args.workers)
-    signing = start_product(args.workers, scenario=scenario)
+    baseline, product = start_baseline(args.workers), start_product(args.workers, folder)
+    signing = start_product(args.workers, folder, scenario=scenario)
     token, signing_token = access_token(product.url), access_token(signing.url)
     runs: dict[str, list[Load]] = {"base_c1": [], "prod_c1": [], "base_c16": [], "prod_c16": [], "signed_c16": []}
     for _ in range(args.rounds):
@@ -354,7 +372,7 @@ def main() -> int:
     if errors:
         print(f"WARNING: {errors} non-200 answers from the product", file=sys.stderr)
     base_c1, prod_c1, base_c16, prod_c16, signed_c16 = (median_load(runs[k]) for k in runs)
-    redis_rows, redis_note = redis_store_rows(args.workers, args.seconds, prod_c1, prod_c16)
+    redis_rows, redis_note = redis_store_rows(args.workers, args.seconds, folder, prod_c1, prod_c16)
 
     rows = [
         row("req/s, concurrency 1", prod_c1.rps, base_c1.rps, "", "target ≥ 0.70x",
@@ -370,7 +388,7 @@ def main() -> int:
         row("PSS after load (master + workers)", prod_pss, base_pss, "MiB", "target ≤ 1.5x"),
     ]
 
-    big = start_product(args.workers, scenario=generated_scenario(folder, 10_000))
+    big = start_product(args.workers, folder, scenario=generated_scenario(folder, 10_000))
     rows += [row("start-up, 10k PSUs / 20k accounts", big.startup_s, None, "s", "target < 2 s"),
              row("PSS, 10k PSUs / 20k accounts", big.pss_mib(), base_pss, "MiB", "-")]
     big.stop()
@@ -380,7 +398,8 @@ def main() -> int:
     empty_db, db = folder / "empty.sqlite3", folder / "full.sqlite3"
     fill_tokens(empty_db, 1)
     fill_tokens(db, args.tokens)
-    empty, full = start_product(args.workers, db=empty_db), start_product(args.workers, db=db)
+    read_through(db)
+    empty, full = start_product(args.workers, folder, db=empty_db), start_product(args.workers, folder, db=db)
     empty_token, full_token = access_token(empty.url), access_token(full.url)
     # One unmeasured run each first (the OS reads the stored pairs' pages into its cache: a server
     # that has run a while has them there), then alternating rounds as above.
