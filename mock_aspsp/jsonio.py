@@ -1,12 +1,12 @@
-"""JSON on the hot path: what every API call parses and writes.
+"""JSON on the hot path: the body read, and the journal and access-log lines written, on every call.
 
-Each call writes an answer, a journal line and an access-log line: orjson
-writes them in a fraction of the standard library's time (BENCHMARKS.md). It
-refuses integers beyond 64 bits, lone surrogates and keys that are not
+orjson writes them in a fraction of the standard library's time (BENCHMARKS.md).
+It refuses integers beyond 64 bits, lone surrogates and keys that are not
 strings, which the standard library then writes as before; a non-finite float
-(``1e400`` reads as infinity) becomes ``null``, valid JSON where the standard
-library would write ``Infinity``. Reading stays with the standard library:
-orjson reads an integer beyond 64 bits as a float and loses its digits.
+becomes ``null``, valid JSON where the standard library writes ``Infinity``.
+The API's answers keep the standard library's layout (``"result": true``, as
+the README and scripts that grep it show). Reading stays with the standard
+library: orjson reads an integer beyond 64 bits as a float and loses digits.
 """
 from __future__ import annotations
 

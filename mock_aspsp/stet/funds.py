@@ -9,6 +9,7 @@ eligibility). The decision itself is ``coverage.covers``.
 """
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from flask import Blueprint, Request, Response, g, request
@@ -157,4 +158,4 @@ def funds_confirmations(prefix: str) -> Response:
         raise ApiError(403, f"accountId.iban: {reason}")
     result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
     payload = {"request": body, "result": result, "_links": _link(current.path)}
-    return Response(jsonio.dumps(payload), 200, content_type=HAL_JSON)
+    return Response(json.dumps(payload), 200, content_type=HAL_JSON)
