@@ -90,3 +90,13 @@ def test_an_unwritable_folder_raises_oserror(tmp_path):
     (tmp_path / "journal").rename(tmp_path / "gone")
     with pytest.raises(OSError):
         journal.append({"n": 1}, limit=3)
+
+
+def test_any_text_a_request_brings_is_read_back_as_written(tmp_path):
+    """Lines are written by orjson (raw UTF-8) or, for what it refuses (a lone surrogate from a
+    JSON body's escape, an integer beyond 64 bits), by the standard library."""
+    journal = JournalFiles(str(tmp_path))
+    written = [{"n": 0, "error": "montant refusé ✓"}, {"n": 1, "error": "\ud800"}, {"n": 2, "big": 2 ** 70}]
+    for entry in written:
+        journal.append(entry, limit=100)
+    assert journal.entries(100) == written
