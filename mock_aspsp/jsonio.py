@@ -1,4 +1,5 @@
-"""JSON on the hot path: the body read, and the journal and access-log lines written, on every call.
+"""JSON on the hot path: the body read, and the journal and access-log lines written, on every call
+(the journal line by either store).
 
 orjson writes them in a fraction of the standard library's time (BENCHMARKS.md).
 It refuses integers beyond 64 bits, lone surrogates and keys that are not

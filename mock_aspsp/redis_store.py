@@ -49,6 +49,7 @@ from redis.exceptions import WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from . import jsonio
 from .store import (CodeRecord, Grant, StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt, _ts,
                     describe_store, token_hash)
 
@@ -511,7 +512,7 @@ class RedisStore:
     @_available
     def record(self, entry: dict) -> None:
         """Append to the journal, dropping the oldest entries past the limit."""
-        self._record(args=[self._s("journal"), json.dumps(entry), self.journal_limit])
+        self._record(args=[self._s("journal"), jsonio.dumps(entry), self.journal_limit])
 
     @_available
     def journal(self) -> list[dict]:

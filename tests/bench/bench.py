@@ -346,7 +346,6 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace, folder: Path) -> int:
-
     starts: dict[str, list[float]] = {"base": [], "prod": []}
     for _ in range(args.rounds):  # alternating, as the loads below
         starts["base"].append(startup_seconds(lambda: start_baseline(args.workers)))

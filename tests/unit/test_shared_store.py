@@ -141,6 +141,14 @@ def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     assert store.journal() == []
 
 
+def test_the_journal_keeps_any_text_a_request_brings(store):
+    """Both stores write the line with ``jsonio.dumps``: orjson, or the standard library for what it refuses."""
+    written = [{"error": "montant refusé ✓"}, {"error": "\ud800"}, {"big": 2 ** 70}]
+    for entry in written:
+        store.record(entry)
+    assert store.journal() == written
+
+
 def test_another_servers_change_is_seen_at_the_next_sync(tmp_path, store_url):
     """The SQLite store answers look-ups from a per-connection cache: a change made through another
     connection (a worker, a replica) must show from the reader's next ``sync_state`` (the first read of
