@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import sys
+from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .config import from_environment
-from .resources import default_scenario
+from .config import from_environment, with_state_file
+from .resources import default_scenario, find_scenario, shipped_scenarios
 from .pki import DEFAULT_REDIRECT_URIS
 from .scenario import ScenarioError, read_scenario
 from .store import StoreUnavailable, describe_store
@@ -36,10 +39,14 @@ def _parser() -> argparse.ArgumentParser:
         help="serve the sandbox with gunicorn",
         description="Serve the sandbox (gunicorn, several workers sharing one SQLite state file, or several "
                     "replicas sharing one Redis with --store).",
+        epilog="Environment: MOCK_ASPSP_ADMIN_TOKEN: when set, every call of the admin API (/__admin/..., "
+               "except health) needs 'Authorization: Bearer <token>'. Each option's own variable is named "
+               "in its help.",
     )
     serve.add_argument(
-        "--scenario",
-        help=f"scenario YAML file (env MOCK_ASPSP_SCENARIO; default: the shipped {default_scenario().name})",
+        "--scenario", metavar="FILE|NAME",
+        help="scenario YAML file, or the name of a shipped scenario (mock-aspsp scenario list) "
+             f"(env MOCK_ASPSP_SCENARIO; default: the shipped {default_scenario().stem})",
     )
     serve.add_argument("--host", default=os.environ.get("MOCK_ASPSP_HOST", "127.0.0.1"),
                        help="address to listen on (env MOCK_ASPSP_HOST; default 127.0.0.1)")
@@ -81,9 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     scenario = commands.add_parser("scenario", help="work with scenario files")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="COMMAND")
     check = scenario_commands.add_parser(
-        "check", help="validate a scenario file", description="Validate a scenario file and list every problem."
+        "check", help="validate a scenario file",
+        description="Validate scenario files and list every problem, each with file, line, path and reason.",
     )
-    check.add_argument("file", nargs="+", help="scenario YAML file(s)")
+    check.add_argument("file", nargs="+", metavar="FILE|NAME",
+                       help="scenario YAML file(s), or shipped scenario name(s)")
+    scenario_commands.add_parser(
+        "list", help="list the shipped scenarios",
+        description="List the shipped scenarios, by the name that --scenario NAME takes, with the first "
+                    "line of each file's header comment.",
+    )
 
     certs = commands.add_parser("certs", help="test certificates and request signatures for TPPs")
     certs_commands = certs.add_subparsers(dest="certs_command", required=True, metavar="COMMAND")
@@ -169,7 +183,11 @@ def _check(files: Sequence[str]) -> int:
     status = 0
     for name in files:
         try:
-            scenario, _ = read_scenario(name)
+            scenario, _ = read_scenario(find_scenario(name))
+        except FileNotFoundError as error:
+            print(error, file=sys.stderr)
+            status = 1
+            continue
         except ScenarioError as error:
             print("\n".join(str(p) for p in error.problems), file=sys.stderr)
             print(f"{name}: {len(error.problems)} problem(s)", file=sys.stderr)
@@ -183,36 +201,82 @@ def _check(files: Sequence[str]) -> int:
     return status
 
 
+def _header_line(path: Path) -> str:
+    """The first line of a scenario file's header comment: what the scenario shows."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("#"):
+                break
+            if line.strip("# \n"):
+                return line.strip("# \n")
+    return ""
+
+
+def _list() -> int:
+    shipped = shipped_scenarios()
+    width = max(map(len, shipped))
+    for name, path in shipped.items():
+        print(f"{name:<{width}}  {_header_line(path)}".rstrip())
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .serving import serve, tls_options
 
-    config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
-                              store=args.store, publish_scenario=args.publish_scenario)
-    problem = _tls_problem(args)
+    problem = _tls_problem(args) or _address_problem(args.host, args.port)
     if problem:
         print(f"mock-aspsp serve: {problem}", file=sys.stderr)
         return 2
     try:
-        app = create_app(config)
-    except ScenarioError as error:
-        print("\n".join(str(p) for p in error.problems), file=sys.stderr)
+        config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
+                                  store=args.store, publish_scenario=args.publish_scenario)
+    except FileNotFoundError as error:
+        print(f"mock-aspsp serve: scenario {error}", file=sys.stderr)
         return 2
-    except (ValueError, StoreUnavailable) as error:
-        print(f"mock-aspsp serve: state store: {error}", file=sys.stderr)
-        return 2
-    scheme = "https" if args.tls_cert else "http"
-    state = describe_store(config.store, str(config.db))
-    print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
-          f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
-    if args.watch:
-        from .watch import start_watching
+    with with_state_file(config) as config:
+        try:
+            app = create_app(config)
+        except ScenarioError as error:
+            print("\n".join(str(p) for p in error.problems), file=sys.stderr)
+            return 2
+        except (ValueError, StoreUnavailable) as error:
+            print(f"mock-aspsp serve: state store: {error}", file=sys.stderr)
+            return 2
+        scheme = "https" if args.tls_cert else "http"
+        state = describe_store(config.store, str(config.db))
+        print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
+              f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+        options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
+        if args.watch:
+            from .watch import start_watching
 
-        # Started once gunicorn's master is ready; swaps go through the store to every worker.
-        options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
-    serve(app, args.host, args.port, args.workers, options)
+            # Started once gunicorn's master is ready; swaps go through the store to every worker.
+            options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
+        serve(app, args.host, args.port, args.workers, options)
     return 0
+
+
+def _address_problem(host: str, port: int) -> Optional[str]:
+    """Bind the address once before any server starts, so that a port in use fails at once, saying which
+    option to change, whichever server then listens."""
+    if not 1 <= port <= 65535:
+        return f"--port {port}: a port is between 1 and 65535"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        return f"--host {host}: {error.strerror} (env MOCK_ASPSP_HOST)"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: a port just closed is free
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (f"{host}:{port} is already in use (another server?): choose another port with "
+                        "--port N (env MOCK_ASPSP_PORT)")
+            return f"cannot listen on {host}:{port}: {error.strerror}: choose another --port or --host"
+    return None
 
 
 def _tls_problem(args: argparse.Namespace) -> Optional[str]:
@@ -324,6 +388,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _serve(args)
     if args.command == "certs":
         return {"issue": _certs_issue, "server": _certs_server, "sign": _certs_sign}[args.certs_command](args)
+    if args.scenario_command == "list":
+        return _list()
     return _check(args.file)
 
 

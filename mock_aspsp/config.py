@@ -5,19 +5,22 @@ without changing its command.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Iterator, Mapping, Optional
 
-from .resources import default_scenario
+from .resources import default_scenario, find_scenario
 
 
 @dataclass(frozen=True)
 class Config:
     scenario: Path
-    db: Path
+    # The SQLite state file. None: not chosen yet; ``with_state_file`` gives a server a temporary one.
+    db: Optional[Path] = None
     admin_token: Optional[str] = None
     # Behind a TLS-terminating proxy: the trusted request header carrying the client's certificate
     # (URL-escaped PEM, as nginx's $ssl_client_escaped_cert). None: such a header is ignored.
@@ -34,18 +37,43 @@ def from_environment(
     client_cert_header: Optional[str] = None, store: Optional[str] = None, publish_scenario: bool = False,
 ) -> Config:
     """Explicit arguments win over ``MOCK_ASPSP_SCENARIO`` / ``MOCK_ASPSP_DB`` /
-    ``MOCK_ASPSP_CLIENT_CERT_HEADER``; a fresh temporary DB otherwise.
+    ``MOCK_ASPSP_CLIENT_CERT_HEADER``. The scenario is a file or a shipped scenario's name
+    (FileNotFoundError naming the shipped ones when it is neither).
 
-    State: ``store`` (a URL), else an explicit ``db``, else ``MOCK_ASPSP_STORE``, else ``MOCK_ASPSP_DB``."""
-    scenario_path = scenario or env.get("MOCK_ASPSP_SCENARIO") or str(default_scenario())
+    State: ``store`` (a URL), else an explicit ``db``, else ``MOCK_ASPSP_STORE``, else ``MOCK_ASPSP_DB``,
+    else none yet (see ``with_state_file``): building a config creates nothing on disk."""
+    named = scenario or env.get("MOCK_ASPSP_SCENARIO")
     store = store or (None if db else env.get("MOCK_ASPSP_STORE")) or None
-    db_path = db or env.get("MOCK_ASPSP_DB") or (
-        "state.sqlite3" if store else str(Path(tempfile.mkdtemp(prefix="mock-aspsp-")) / "state.sqlite3"))
+    db_path = db or env.get("MOCK_ASPSP_DB")
     return Config(
-        scenario=Path(scenario_path),
-        db=Path(db_path),
+        scenario=find_scenario(named) if named else default_scenario(),
+        db=Path(db_path) if db_path else None,
         admin_token=env.get("MOCK_ASPSP_ADMIN_TOKEN") or None,
         client_cert_header=client_cert_header or env.get("MOCK_ASPSP_CLIENT_CERT_HEADER") or None,
         store=store,
         publish_scenario=publish_scenario or env.get("MOCK_ASPSP_PUBLISH_SCENARIO", "").lower() in ("1", "true", "yes"),
     )
+
+
+@contextlib.contextmanager
+def temporary_folder() -> Iterator[Path]:
+    """A fresh ``mock-aspsp-*`` folder, removed on exit by the process that made it: a server's worker
+    forked inside the ``with`` leaves it to its master, which still uses it."""
+    folder = Path(tempfile.mkdtemp(prefix="mock-aspsp-"))
+    owner = os.getpid()
+    try:
+        yield folder
+    finally:
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def with_state_file(config: Config) -> Iterator[Config]:
+    """The config a server runs with: without a SQLite file, one in a temporary folder that lasts as
+    long as the ``with`` (every start is clean and leaves nothing behind)."""
+    if config.db is not None:
+        yield config
+        return
+    with temporary_folder() as folder:
+        yield replace(config, db=folder / "state.sqlite3")

@@ -25,3 +25,26 @@ def scenarios_dir() -> Path:
 
 def default_scenario() -> Path:
     return scenarios_dir() / "default.yaml"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The shipped scenario files by name (the file name without ``.yaml``), the default first."""
+    files = sorted(scenarios_dir().glob("*.yaml"), key=lambda path: (path.stem != "default", path.stem))
+    return {path.stem: path for path in files}
+
+
+def find_scenario(name_or_path: str) -> Path:
+    """A scenario file as given, else the shipped scenario of that name (``consent-refused`` or
+    ``consent-refused.yaml``): after ``pip install`` the shipped files are inside the package.
+    FileNotFoundError naming the shipped scenarios when it is neither."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_scenarios()
+    name = path.name.removesuffix(".yaml")
+    if path.name == name_or_path and name in shipped:
+        return shipped[name]
+    if path.exists():
+        return path  # a folder, say: reading it tells what is wrong
+    raise FileNotFoundError(f"{name_or_path}: no such file, and no shipped scenario of that name "
+                            f"(shipped: {', '.join(shipped)}; see mock-aspsp scenario list)")
