@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .testing import TPP_REDIRECT_URI
 from .tpp.certificates import fingerprint
 from .tpp.organization import parse_organization_identifier
 from .tpp.qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, Psd2QcStatement, qc_statements_extension
@@ -30,7 +31,7 @@ DEFAULT_NCA_ID = "FR-ACPR"
 #: Long enough that a QA run advancing the mock's clock past a 180-day refresh cycle keeps valid certificates.
 DEFAULT_VALIDITY = timedelta(days=3 * 365)
 CA_VALIDITY = timedelta(days=10 * 365)
-DEFAULT_REDIRECT_URIS = ("https://tpp.example/callback",)
+DEFAULT_REDIRECT_URIS = (TPP_REDIRECT_URI,)  # the shipped scenarios' TPP
 DEFAULT_KEY_ID_PREFIX = "https://tpp.example/certs/qsealc"
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]

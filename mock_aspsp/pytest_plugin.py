@@ -2,20 +2,24 @@
 
 In the TPP's suite, after ``pip install mock-aspsp``::
 
+    from mock_aspsp.testing import HEADLESS_IBAN, HEADLESS_PSU
+
     def test_checks_funds(mock_aspsp):
-        my_client = MyTppClient(base_url=mock_aspsp.url)
+        tokens = mock_aspsp.link(psu=HEADLESS_PSU, scope="cbpii")   # the headless journey
+        my_client = MyTppClient(base_url=mock_aspsp.url, access_token=tokens.access_token)
         ...
         mock_aspsp.admin.advance("PT1H")   # the access token is now expired
 
-One server per test session, reset to the scenario's initial state before each
-test. Override the ``mock_aspsp_scenario`` fixture to serve another scenario;
-``--mock-aspsp-mode=subprocess`` runs the real gunicorn server instead of the
-in-process one.
+One server per test session (per worker process with ``pytest -n``: each its own
+server and state), reset to the scenario's initial state before each test.
+Override the ``mock_aspsp_scenario`` fixture to serve another scenario (a file or a
+shipped scenario's name); ``--mock-aspsp-mode=subprocess`` runs the real
+``mock-aspsp serve`` instead of the in-process server.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Union
 
 import pytest
 
@@ -30,8 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def mock_aspsp_scenario() -> Path:
-    """The scenario file to serve; override this fixture in your conftest.py."""
+def mock_aspsp_scenario() -> Union[str, Path]:
+    """The scenario to serve, a file or a shipped scenario's name (``"consent-refused"``); override this
+    fixture in your conftest.py."""
     return default_scenario()
 
 
@@ -43,6 +48,6 @@ def mock_aspsp_server(request: pytest.FixtureRequest, mock_aspsp_scenario: Path)
 
 @pytest.fixture
 def mock_aspsp(mock_aspsp_server: RunningSandbox) -> RunningSandbox:
-    """The running mock bank (``.url``, ``.admin``), back to its initial state."""
+    """The running mock bank (``.url``, ``.admin``, ``.link()``), back to its initial state."""
     mock_aspsp_server.admin.reset()
     return mock_aspsp_server

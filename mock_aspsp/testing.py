@@ -1,30 +1,43 @@
 """Start the sandbox from a test suite and drive it: what a Python TPP team needs.
 
 ``running_sandbox`` serves it in this process (a threaded WSGI server, fast to
-start) or as a ``mock-aspsp serve`` subprocess (gunicorn, exactly as deployed);
-``AdminClient`` wraps the admin API. Only the standard library is used, so a
-TPP's test suite needs nothing beyond this package.
+start) or as a ``mock-aspsp serve`` subprocess (exactly as deployed);
+``AdminClient`` wraps the admin API and ``RunningSandbox.link`` runs the headless
+journey. Only the standard library is used, so a TPP's test suite needs nothing
+beyond this package.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
-from urllib.parse import urlencode
+from typing import Any, Iterator, Optional, Union
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 STARTUP_LIMIT_S = 30
+
+# The parties of the default scenario (scenarios/default.yaml), for a TPP's own tests.
+TPP_CLIENT_ID = "PSDFR-ACPR-12345"  # the registered TPP, role PSP_IC
+TPP_REDIRECT_URI = "https://tpp.example.com/callback"
+HEADLESS_PSU = "bruno"  # sca: approve: consents at once (RunningSandbox.link)
+HEADLESS_IBAN = "FR7630007000020009876540145"  # the account bruno consents to: 2 500 EUR, 1 000 overdraft
+REFUSING_PSU = "chloe"  # sca: refuse: access_denied at once
+TIMING_OUT_PSU = "denis"  # sca: timeout: the journey times out at once
+INTERACTIVE_PSU = "alice"  # goes through the bank's pages (identification, one-time code, consent)
+INTERACTIVE_PASSWORD = "alice-password"
+INTERACTIVE_OTP = "123456"
+PORTAL_IBAN = "YY13RDHN98392489481620896668799742"  # alice's account, the portal's example: 20 000 EUR
 
 
 def free_port() -> int:
@@ -103,9 +116,73 @@ class AdminClient:
 
 
 @dataclass(frozen=True)
+class Tokens:
+    """The bank's answer at ``/token``."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+
+
+class JourneyError(Exception):
+    """The bank ended a journey without tokens; ``error`` is the OAuth error (``access_denied``...) if any."""
+
+    def __init__(self, message: str, error: Optional[str] = None):
+        super().__init__(message)
+        self.error = error
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a TPP reads the Location itself: its redirect URI is not served here
+
+
+@dataclass(frozen=True)
 class RunningSandbox:
     url: str
     admin: AdminClient
+
+    def link(self, psu: str, scope: str = "cbpii", *, client_id: str = TPP_CLIENT_ID,
+             redirect_uri: str = TPP_REDIRECT_URI, bank: Optional[str] = None) -> Tokens:
+        """A headless PSU (``sca: approve`` in the scenario) links an account: ``/authorize`` with
+        ``login_hint`` answers with a code at once, which the TPP exchanges at ``/token``. ``scope``:
+        ``cbpii`` (v1.4.2, v1.6.2) or ``piisp`` (v1); ``bank``: an establishment code other than the
+        default bank's. JourneyError says why when the bank gives no tokens."""
+        headers = {"Host": f"{bank}.localhost:{urlsplit(self.url).port}"} if bank else {}
+        state = secrets.token_urlsafe(8)
+        query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+                           "scope": scope, "state": state, "login_hint": psu})
+        try:
+            with urllib.request.build_opener(_NoRedirect).open(
+                    urllib.request.Request(f"{self.url}/authorize?{query}", headers=headers), timeout=30) as page:
+                raise JourneyError(f"/authorize answered {page.status} without redirecting")
+        except urllib.error.HTTPError as answer:
+            location = answer.headers.get("Location") if answer.code in (302, 303) else None
+            if location is None:
+                raise JourneyError(f"/authorize refused the request ({answer.code}): unknown client_id or "
+                                   f"redirect_uri {redirect_uri!r}?") from None
+        if not location.startswith(redirect_uri):
+            raise JourneyError(f"PSU {psu!r} did not consent at once: /authorize showed the bank's pages (a "
+                               "headless PSU has sca: approve in the scenario, e.g. bruno in the default one)")
+        answer = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        if "error" in answer:
+            raise JourneyError(f"the bank answered {answer['error']}: {answer.get('error_description', '')}",
+                               answer["error"])
+        if answer.get("state") != state:
+            raise JourneyError(f"the bank sent back the state {answer.get('state')!r}, not {state!r}")
+        form = urlencode({"grant_type": "authorization_code", "code": answer["code"], "client_id": client_id,
+                          "redirect_uri": redirect_uri}).encode()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(f"{self.url}/token", data=form, headers=headers),
+                                        timeout=30) as response:
+                body = json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            error = json.loads(refused.read() or b"{}")
+            raise JourneyError(f"/token answered {refused.code}: {error.get('error')}: "
+                               f"{error.get('error_description', '')}", error.get("error")) from None
+        return Tokens(**{name: body[name] for name in Tokens.__dataclass_fields__})
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 20) -> Optional[int]:
@@ -150,28 +227,68 @@ def _in_process(scenario: Path, db: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@contextlib.contextmanager
-def _subprocess(scenario: Path, db: Path, workers: int) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "mock_aspsp", "serve", "--scenario", str(scenario), "--db", str(db),
-               "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+PORT_ATTEMPTS = 3
+
+
+def _start_serving(scenario: Path, folder: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    """``mock-aspsp serve`` on a free port, once it answers. The port is free when chosen, but another
+    process (a parallel test worker...) may take it first: the server then stops at once saying so, and
+    another port is tried."""
+    log = folder / "server.log"
+    attempt = 0
+    while True:
+        attempt += 1
+        port = free_port()
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "mock_aspsp", "serve", "--scenario", str(scenario), "--db",
+                 str(folder / "state.sqlite3"), "--port", str(port), "--workers", str(workers)],
+                stdout=subprocess.DEVNULL, stderr=out)
+        url = f"http://127.0.0.1:{port}"
+        if _answers_as_ours(url, process, log):
+            return process, url
+        stop_process(process)
+        output = log.read_text(errors="replace")
+        if "already in use" not in output or attempt == PORT_ATTEMPTS:
+            raise RuntimeError(f"mock-aspsp serve did not start (exit status {process.returncode}):\n{output}")
+
+
+def _answers_as_ours(url: str, process: subprocess.Popen, log: Path) -> bool:
+    """The server answers and it is this process: its start line, written before it listens, names the
+    address (a server that lost the port to another stops before writing it)."""
     try:
         wait_until_healthy(url, alive=lambda: process.poll() is None)
+    except RuntimeError:
+        return False
+    address = url.split("://", 1)[1] + "/"
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while process.poll() is None and time.monotonic() < deadline:
+        if address in log.read_text(errors="replace"):
+            return True
+        time.sleep(0.05)  # bounded by the deadline
+    return False
+
+
+@contextlib.contextmanager
+def _subprocess(scenario: Path, folder: Path, workers: int) -> Iterator[str]:
+    process, url = _start_serving(scenario, folder, workers)
+    try:
         yield url
     finally:
         stop_process(process)
 
 
 @contextlib.contextmanager
-def running_sandbox(scenario: Optional[Path] = None, mode: str = "inprocess", workers: int = 2) -> Iterator[RunningSandbox]:
-    """Serve the sandbox for the duration of the ``with`` block."""
-    from .resources import default_scenario
+def running_sandbox(scenario: Union[str, Path, None] = None, mode: str = "inprocess",
+                    workers: int = 2) -> Iterator[RunningSandbox]:
+    """Serve the sandbox for the duration of the ``with`` block, with a state of its own (so each of
+    several test processes, ``pytest -n``, gets its own). ``scenario``: a file or a shipped scenario's name."""
+    from .config import temporary_folder
+    from .resources import default_scenario, find_scenario
 
-    scenario = Path(scenario or default_scenario())
-    with tempfile.TemporaryDirectory(prefix="mock-aspsp-") as folder:
-        db = Path(folder) / "state.sqlite3"
-        launcher = _in_process(scenario, db) if mode == "inprocess" else _subprocess(scenario, db, workers)
+    scenario = find_scenario(str(scenario)) if scenario else default_scenario()
+    with temporary_folder() as folder:
+        launcher = (_in_process(scenario, folder / "state.sqlite3") if mode == "inprocess"
+                    else _subprocess(scenario, folder, workers))
         with launcher as url:
             yield RunningSandbox(url, AdminClient(url, os.environ.get("MOCK_ASPSP_ADMIN_TOKEN")))

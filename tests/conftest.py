@@ -15,11 +15,9 @@ from mock_aspsp.app import create_app
 from mock_aspsp.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario, scenarios_dir
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
-PORTAL_IBAN = "YY13RDHN98392489481620896668799742"
 
 
 def portal_body(amount="12345", iban=PORTAL_IBAN, **changes):

@@ -24,18 +24,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
-from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from mock_aspsp.testing import free_port, stop_process
+from mock_aspsp.testing import (  # noqa: F401 (the default scenario's parties, for the tests using a server)
+    HEADLESS_IBAN,
+    HEADLESS_PSU,
+    TPP_CLIENT_ID as CLIENT_ID,
+    TPP_REDIRECT_URI as REDIRECT_URI,
+    AdminClient,
+    RunningSandbox,
+    free_port,
+    stop_process,
+)
 
 STARTUP_LIMIT_S = 30
 STOP_LIMIT_S = 20
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
-HEADLESS_PSU = "bruno"  # scenarios/default.yaml: sca: approve, consents at once
-HEADLESS_IBAN = "FR7630007000020009876540145"
 
 
 def console_script() -> Path:
@@ -91,16 +95,6 @@ def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optiona
         served.stop()
 
 
-def headless_tokens(url: str, scope: str = "cbpii", state: str = "headless") -> dict:
-    """Tokens for the headless PSU: /authorize redirects with a code at once, then POST /token."""
-    authorize = requests.get(f"{url}/authorize", allow_redirects=False, timeout=10, params={
-        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
-        "scope": scope, "state": state, "login_hint": HEADLESS_PSU})
-    assert authorize.status_code in (302, 303), authorize.text
-    query = parse_qs(urlsplit(authorize.headers["Location"]).query)
-    assert query.get("state") == [state], query
-    token = requests.post(f"{url}/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": REDIRECT_URI,
-        "client_id": CLIENT_ID})
-    assert token.status_code == 200, token.text
-    return token.json()
+def headless_access_token(url: str, scope: str = "cbpii") -> str:
+    """The headless PSU's access token, by the journey the pytest plugin offers TPPs."""
+    return RunningSandbox(url, AdminClient(url)).link(HEADLESS_PSU, scope).access_token

@@ -9,6 +9,8 @@ import socket
 import tempfile
 
 import pytest
+import yaml
+
 from mock_aspsp.cli import main
 from mock_aspsp.config import Config, from_environment, temporary_folder, with_state_file
 from mock_aspsp.resources import find_scenario, scenarios_dir, shipped_scenarios
@@ -161,3 +163,11 @@ def test_serve_help_names_the_admin_token_and_shipped_names(capsys):
     assert "MOCK_ASPSP_ADMIN_TOKEN" in text and "Authorization: Bearer <token>" in text
     assert "name of a shipped scenario (mock-aspsp scenario list)" in text
 
+
+def test_certs_issue_registers_the_redirect_uri_of_the_shipped_scenarios(capsys, tmp_path):
+    status, out, err = run(capsys, "certs", "issue", "--client-id", "PSDFR-ACPR-12345", "--out", str(tmp_path))
+    assert status == 0, err
+    snippet = yaml.safe_load(out.split("Scenario snippet registering the TPP:\n\n", 1)[1])
+    for path in shipped_scenarios().values():  # their first TPP is the one a newcomer plays
+        tpp = yaml.safe_load(path.read_text())["tpps"][0]
+        assert snippet["tpps"][0]["redirect_uris"][0] in tpp["redirect_uris"], path.name

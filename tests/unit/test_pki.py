@@ -105,7 +105,7 @@ def test_write_bundle(tmp_path):
                 "client_id": fx.CLIENT_ID,
                 "name": fx.NAME,
                 "roles": ["PSP_IC"],
-                "redirect_uris": ["https://tpp.example/callback"],
+                "redirect_uris": ["https://tpp.example.com/callback"],  # as the shipped scenarios
                 "certificates": [str(out.resolve() / "qwac.pem"), str(out.resolve() / "qsealc.pem")],
             }
         ],
