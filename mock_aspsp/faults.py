@@ -73,7 +73,9 @@ class FaultRule:
 def rule_problems(raw: dict) -> list[tuple[list, str]]:
     """What the schema cannot say about a rule: (path inside the rule, reason)."""
     problems = []
-    action = raw.get("action", {})
+    action, match = raw.get("action"), raw.get("match", {})
+    if not isinstance(action, dict) or not isinstance(match, dict):
+        return problems  # a missing or misshapen part is the schema's problem
     if not any(k in action for k in ("status", "delay", "drop")):
         problems.append((["action"], "an action needs at least one of status, delay, drop"))
     if "delay" in action:
@@ -83,7 +85,7 @@ def rule_problems(raw: dict) -> list[tuple[list, str]]:
             too_long = True
         if too_long:
             problems.append((["action", "delay"], "a delay is at most PT30S"))
-    if "seed" in raw.get("match", {}) and "probability" not in raw["match"]:
+    if "seed" in match and "probability" not in match:
         problems.append((["match", "seed"], "a seed only makes sense with a probability"))
     return problems
 

@@ -6,9 +6,11 @@ line, path inside the document and the reason, so a user fixes it in one go.
 """
 from __future__ import annotations
 
+import difflib
 import itertools
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -307,20 +309,56 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError([Problem(source, 1, "", "a scenario is a mapping with at least 'banks' and 'tpps'")])
     # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes.
     document = json.loads(json.dumps(document, default=str))
-    errors = sorted(schema_set(SCENARIO_SCHEMA).validation_errors(None, document),
-                    key=lambda e: list(map(str, e.absolute_path)))
-    problems = [
-        Problem(source, _line_of(node, e.absolute_path), _path_text(e.absolute_path), _schema_message(e))
-        for e in errors
-    ]
-    if not problems:
-        problems = _reference_problems(document, source, node)
-    certificates = _Certificates()
-    if not problems:
-        certificates, problems = _load_certificates(document, source, node)
+    problems = _schema_problems(document, source, node)
+    # One pass, every problem: the rules a schema cannot say run on the parts that have the right shape,
+    # and say nothing more where the schema already refused the value.
+    refused = {p.path for p in problems}
+    certificates, certificate_problems = _load_certificates(document, source, node)
+    problems += [p for p in _reference_problems(document, source, node) + certificate_problems
+                 if p.path not in refused]
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(sorted(problems, key=lambda p: (p.line or 0, p.path)))
     return _build(document, source, certificates)
+
+
+def _schema_problems(document: Any, source: str, node: Optional[yaml.Node]) -> list[Problem]:
+    """Every schema error at its own line; an unknown (misspelt) key is pointed at itself, not at the
+    mapping holding it, with the key it was probably meant to be."""
+    problems = []
+    for error in schema_set(SCENARIO_SCHEMA).validation_errors(None, document):
+        path = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            for key in _unknown_keys(error.instance, error.schema):
+                problems.append(Problem(source, _line_of(node, path + [key]), _path_text(path + [key]),
+                                        _unknown_key_reason(key, error.schema)))
+            continue
+        problems.append(Problem(source, _line_of(node, path), _path_text(path), _schema_message(error)))
+    return problems
+
+
+def _unknown_keys(instance: dict, schema: dict) -> list[str]:
+    patterns = schema.get("patternProperties", {})
+    return [key for key in instance
+            if key not in schema.get("properties", {}) and not any(re.search(p, key) for p in patterns)]
+
+
+def _unknown_key_reason(key: str, schema: dict) -> str:
+    known = list(schema.get("properties", {}))
+    guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
+    hint = f"did you mean {guess[0]!r}? " if guess else ""
+    return f"unknown key {key!r} ({hint}expected: {', '.join(known)})"
+
+
+def _entries(mapping: Any, key: str, kind: type = dict) -> list[tuple[int, Any]]:
+    """The items of ``mapping[key]`` that have the right shape, with their index; any other shape is a
+    schema problem already."""
+    items = mapping.get(key) if isinstance(mapping, dict) else None
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, kind)] if isinstance(items, list) else []
+
+
+def _text(mapping: dict, key: str) -> Optional[str]:
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _schema_message(error: Any) -> str:
@@ -341,66 +379,78 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
         problems.append(Problem(source, _line_of(node, path), _path_text(path), reason))
 
     codes: dict[str, int] = {}
-    for i, bank in enumerate(doc["banks"]):
-        if bank["code"] in codes:
-            problem(["banks", i, "code"], f"bank code {bank['code']} is already used by banks[{codes[bank['code']]}]")
-        codes.setdefault(bank["code"], i)
-    defaults = [i for i, b in enumerate(doc["banks"]) if b.get("default")]
+    for i, bank in _entries(doc, "banks"):
+        code = bank.get("code")
+        if isinstance(code, (str, int)) and not isinstance(code, bool):  # 30007 unquoted: a schema problem
+            code = str(code)
+            if code in codes:
+                problem(["banks", i, "code"], f"bank code {code} is already used by banks[{codes[code]}]")
+            codes.setdefault(code, i)
+    defaults = [i for i, b in _entries(doc, "banks") if b.get("default") is True]
     if len(defaults) > 1:
         problem(["banks", defaults[1], "default"], "only one bank can be the default")
 
     logins: set = set()
     ibans: set = set()
-    for i, psu in enumerate(doc.get("psus", [])):
-        bank = psu.get("bank")
+    for i, psu in _entries(doc, "psus"):
+        bank = _text(psu, "bank")
         if bank is not None and bank not in codes:
             problem(["psus", i, "bank"], f"no bank with code {bank} in 'banks'")
-        key = (bank, psu["login"])
-        if key in logins:
-            problem(["psus", i, "login"], f"login {psu['login']!r} is already used at this bank")
-        logins.add(key)
-        own = [a["iban"] for a in psu["accounts"]]
-        for j, account in enumerate(psu["accounts"]):
-            iban = account["iban"]
+        login = _text(psu, "login")
+        if login is not None and (bank, login) in logins:
+            problem(["psus", i, "login"], f"login {login!r} is already used at this bank")
+        logins.add((bank, login))
+        own = []
+        for j, account in _entries(psu, "accounts"):
+            iban = _text(account, "iban")
+            if iban is None:
+                continue
+            own.append(iban)
             if not is_valid_iban(iban):
                 problem(["psus", i, "accounts", j, "iban"], f"{iban} fails the IBAN mod-97 check")
             if (bank, iban) in ibans:
                 problem(["psus", i, "accounts", j, "iban"], f"{iban} is already held by another account")
             ibans.add((bank, iban))
-        if "consent_iban" in psu and psu["consent_iban"] not in own:
-            problem(["psus", i, "consent_iban"], f"{psu['consent_iban']} is not one of this PSU's accounts")
+        consent_iban = _text(psu, "consent_iban")
+        if consent_iban is not None and consent_iban not in own:
+            problem(["psus", i, "consent_iban"], f"{consent_iban} is not one of this PSU's accounts")
 
     client_ids: set = set()
-    for i, tpp in enumerate(doc["tpps"]):
-        if tpp["client_id"] in client_ids:
-            problem(["tpps", i, "client_id"], f"client_id {tpp['client_id']} is already used by another TPP")
-        client_ids.add(tpp["client_id"])
+    for i, tpp in _entries(doc, "tpps"):
+        client_id = _text(tpp, "client_id")
+        if client_id is None:
+            continue
+        if client_id in client_ids:
+            problem(["tpps", i, "client_id"], f"client_id {client_id} is already used by another TPP")
+        client_ids.add(client_id)
         try:
-            parse_organization_identifier(tpp["client_id"])
+            parse_organization_identifier(client_id)
         except InvalidOrganizationIdentifier as error:
             problem(["tpps", i, "client_id"], str(error))
 
     names: set = set()
-    for i, rule in enumerate(doc.get("rules", [])):
+    for i, rule in _entries(doc, "rules"):
         for path, reason in rule_problems(rule):
             problem(["rules", i, *path], reason)
         name = rule.get("name", f"rule-{i + 1}")
-        if name in names:
+        if isinstance(name, str) and name in names:
             problem(["rules", i, "name"], f"rule name {name!r} is already used")
-        names.add(name)
+        names.add(name if isinstance(name, str) else None)
 
+    settings = doc.get("settings")
     for section in ("tokens", "sca"):  # every expiry is mock time plus one of these: keep it a valid date
-        for key, value in doc.get("settings", {}).get(section, {}).items():
+        values = settings.get(section) if isinstance(settings, dict) else None
+        for key, value in values.items() if isinstance(values, dict) else ():
             if key.endswith(_DURATION_SUFFIXES):
                 try:
                     too_long = parse_duration(value) > MAX_SETTING_DURATION
-                except ValueError:
+                except ValueError:  # not a duration (the schema says so) or past what a timedelta holds
                     too_long = True
                 if too_long:
                     problem(["settings", section, key], f"{value} is longer than {MAX_SETTING_DURATION.days} days")
 
     generate = doc.get("generate")
-    if generate and generate.get("bank") is not None and generate["bank"] not in codes:
+    if isinstance(generate, dict) and _text(generate, "bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
     return problems
 
@@ -449,7 +499,7 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
             return None
 
     trusted: list = []
-    for i, entry in enumerate(doc.get("trusted_cas", [])):
+    for i, entry in _entries(doc, "trusted_cas", str):
         found = read(["trusted_cas", i], entry)
         if found:
             try:
@@ -459,9 +509,9 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
 
     seen: dict[str, str] = {}
     by_tpp: dict[int, tuple] = {}
-    for i, tpp in enumerate(doc["tpps"]):
+    for i, tpp in _entries(doc, "tpps"):
         loaded = []
-        for j, entry in enumerate(tpp.get("certificates", [])):
+        for j, entry in _entries(tpp, "certificates", str):
             path = ["tpps", i, "certificates", j]
             found = read(path, entry)
             if not found:
@@ -471,9 +521,9 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
             except CertificateRejected as error:
                 problem(path, f"{found[0]}: {error.reason}")
                 continue
-            if cert.organization_identifier != tpp["client_id"]:
+            if cert.organization_identifier != tpp.get("client_id"):
                 problem(path, f"{found[0]}: the certificate's organizationIdentifier is "
-                              f"{cert.organization_identifier!r}, not this TPP's client_id {tpp['client_id']}")
+                              f"{cert.organization_identifier!r}, not this TPP's client_id {tpp.get('client_id')}")
                 continue
             if cert.sha256 in seen:
                 problem(path, f"{found[0]}: certificate {cert.sha256} is already listed at {seen[cert.sha256]}")

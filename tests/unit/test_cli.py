@@ -83,6 +83,23 @@ def test_scenario_check_takes_names_and_files(capsys, tmp_path):
     assert "no-such-world: no such file, and no shipped scenario of that name" in err
 
 
+def test_scenario_check_reports_every_problem_in_one_pass_each_at_its_own_line(capsys, tmp_path):
+    text = (scenarios_dir() / "default.yaml").read_text()
+    text = text.replace("    default: true\n", "    defualt: true\n", 1).replace(
+        "FR7630007000020009876540145", "FR7730007000020009876540145")  # a schema and a reference problem
+    world = tmp_path / "world.yaml"
+    world.write_text(text)
+    status, _, err = run(capsys, "scenario", "check", str(world))
+    lines = err.splitlines()
+    assert status == 1
+    assert lines[-1] == f"{world}: 2 problem(s)"
+    misspelt = next(i for i, line in enumerate(text.splitlines(), 1) if "defualt" in line)
+    assert lines[0].startswith(f"{world}:{misspelt}: banks[0].defualt: unknown key 'defualt' (did you mean 'default'?")
+    iban = next(i for i, line in enumerate(text.splitlines(), 1) if "FR7730007000020009876540145" in line)
+    assert lines[1].startswith(f"{world}:{iban}: psus[")
+    assert lines[1].endswith("FR7730007000020009876540145 fails the IBAN mod-97 check")
+
+
 def test_the_scenario_variable_takes_a_name_too(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = from_environment({"MOCK_ASPSP_SCENARIO": "revoked-tpp"})
