@@ -1,13 +1,14 @@
 # Quick start on a fresh machine (needs python3 with venv, and make):
 #   make serve   set up, then serve the default scenario on http://127.0.0.1:8080
-#   make test    set up, then run the whole test suite against the installed package
+#   make test    set up (system packages too, where this machine allows it), then run the whole
+#                test suite against the installed package
 # The Dockerfile runs the same `make install` and then `mock-aspsp serve`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := setup.cfg pyproject.toml $(shell find mock_aspsp schemas scenarios -type f ! -name '*.pyc' 2>/dev/null)
 
-.PHONY: install install-test serve test load bench clean
+.PHONY: install install-test system-deps serve test load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +26,15 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# Chromium, redis-server, wrk, curl: installed when this machine allows it (root, or sudo without a
+# password); otherwise it stops, printing the one command to run, so `make test` never skips a part.
+system-deps:
+	.ci/install-system-deps
+
 serve: install
 	$(BIN)/mock-aspsp serve $(ARGS)
 
-test: install-test
+test: system-deps install-test
 	$(BIN)/pytest -p no:cacheprovider $(ARGS)
 
 # The 60-second mixed load (LOAD_SECONDS=... to change), kept out of `make test`.
