@@ -8,19 +8,28 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := setup.cfg pyproject.toml $(shell find mock_aspsp schemas scenarios -type f ! -name '*.pyc' 2>/dev/null)
 
-.PHONY: install install-test system-deps serve test load bench clean
+.PHONY: install-deps install install-test system-deps serve test load bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The dependencies alone (setup.cfg's install_requires), before the sources are needed: the Dockerfile
+# runs this in a layer of its own, so that a change of the sources reinstalls only the package.
+$(VENV)/.installed-deps: $(BIN)/python setup.cfg
+	$(BIN)/python -c 'import configparser; c = configparser.ConfigParser(interpolation=None); c.read("setup.cfg"); print(c["options"]["install_requires"].strip())' > $(VENV)/install-requires.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r $(VENV)/install-requires.txt
+	touch $@
+
 # Non-editable on purpose: what runs is what `pip install .` ships (schemas and scenarios included).
-$(VENV)/.installed: $(BIN)/python $(SOURCES)
+$(VENV)/.installed: $(VENV)/.installed-deps $(SOURCES)
 	$(BIN)/pip install --quiet --disable-pip-version-check .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check ".[test]"
 	touch $@
+
+install-deps: $(VENV)/.installed-deps
 
 install: $(VENV)/.installed
 

@@ -10,23 +10,18 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from . import __version__
-from .config import from_environment, with_state_file
+# Only light modules here: `mock-aspsp health` runs every few seconds in a container, and --help should
+# be quick; each command imports what it uses.
+from .config import DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, from_environment, int_env, with_state_file
 from .resources import default_scenario, find_scenario, shipped_scenarios
-from .pki import DEFAULT_REDIRECT_URIS
-from .scenario import ScenarioError, read_scenario
-from .store import StoreUnavailable, describe_store
-from .tpp.transport import DEFAULT_HEADER as DEFAULT_CLIENT_CERT_HEADER
+from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
+from .testing import TPP_REDIRECT_URI
 
 DESCRIPTION = """\
 A sandbox of a French bank (ASPSP) serving the STET PSD2 funds-availability
 API to card issuers (CBPII / PIISP): OAuth2 redirect with the bank's own SCA
 and consent pages, /token, and POST /stet/psd2/{v1,v1.4.2,v1.6.2}/funds-confirmations.
 """
-
-
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value and value.isdigit() else default
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,11 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario YAML file, or the name of a shipped scenario (mock-aspsp scenario list) "
              f"(env MOCK_ASPSP_SCENARIO; default: the shipped {default_scenario().stem})",
     )
-    serve.add_argument("--host", default=os.environ.get("MOCK_ASPSP_HOST", "127.0.0.1"),
-                       help="address to listen on (env MOCK_ASPSP_HOST; default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=_int_env("MOCK_ASPSP_PORT", 8080),
-                       help="port to listen on (env MOCK_ASPSP_PORT; default 8080)")
-    serve.add_argument("--workers", type=int, default=_int_env("MOCK_ASPSP_WORKERS", 2),
+    serve.add_argument("--host", default=os.environ.get("MOCK_ASPSP_HOST", DEFAULT_HOST),
+                       help=f"address to listen on (env MOCK_ASPSP_HOST; default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=int_env("MOCK_ASPSP_PORT", DEFAULT_PORT),
+                       help=f"port to listen on (env MOCK_ASPSP_PORT; default {DEFAULT_PORT})")
+    serve.add_argument("--workers", type=int, default=int_env("MOCK_ASPSP_WORKERS", 2),
                        help="gunicorn worker processes (env MOCK_ASPSP_WORKERS; default 2)")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
@@ -85,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
                           f"in this request header; without a NAME, {DEFAULT_CLIENT_CERT_HEADER}. Ignored unless "
                           "set (env MOCK_ASPSP_CLIENT_CERT_HEADER)")
 
+    health = commands.add_parser(
+        "health",
+        help="check that the local server answers (container health checks)",
+        description="Ask /__admin/health of the server that 'serve' starts with the same environment "
+                    "(MOCK_ASPSP_HOST, MOCK_ASPSP_PORT; HTTPS when MOCK_ASPSP_TLS_CERT is set, the certificate "
+                    "not checked); exit 0 if it answers, 1 saying why otherwise.",
+    )
+    health.add_argument("--url", help="the server to ask instead, e.g. https://127.0.0.1:8443")
+    health.add_argument("--timeout", type=float, default=DEFAULT_PROBE_TIMEOUT_S, metavar="SECONDS",
+                        help=f"give up after this long (default {DEFAULT_PROBE_TIMEOUT_S:g})")
+
     scenario = commands.add_parser("scenario", help="work with scenario files")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="COMMAND")
     check = scenario_commands.add_parser(
@@ -115,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--roles", nargs="+", default=["PSP_IC"], metavar="ROLE",
                        help="PSD2 roles, space- or comma-separated: PSP_AS PSP_PI PSP_AI PSP_IC (default PSP_IC)")
     issue.add_argument("--redirect-uri", action="append", metavar="URL",
-                       help=f"redirect URI for the snippet, repeatable (default {DEFAULT_REDIRECT_URIS[0]})")
+                       help=f"redirect URI for the snippet, repeatable (default {TPP_REDIRECT_URI})")
     issue.add_argument("--out", required=True, metavar="DIR", help="folder to write the files to (created)")
     issue.add_argument("--force", action="store_true", help="overwrite existing files in DIR")
     _validity_arguments(issue)
@@ -180,6 +186,8 @@ def _validity(args: argparse.Namespace) -> dict:
 
 
 def _check(files: Sequence[str]) -> int:
+    from .scenario import ScenarioError, read_scenario
+
     status = 0
     for name in files:
         try:
@@ -222,7 +230,9 @@ def _list() -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
+    from .scenario import ScenarioError
     from .serving import serve, tls_options
+    from .store import StoreUnavailable, describe_store
 
     problem = _tls_problem(args) or _address_problem(args.host, args.port)
     if problem:
@@ -254,6 +264,16 @@ def _serve(args: argparse.Namespace) -> int:
             # Started once gunicorn's master is ready; swaps go through the store to every worker.
             options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
         serve(app, args.host, args.port, args.workers, options)
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    url = (args.url or local_url()).rstrip("/")
+    found = health_problem(url, args.timeout)
+    if found:
+        print(f"mock-aspsp health: {found}", file=sys.stderr)
+        return 1
+    print(f"{url}: ok")
     return 0
 
 
@@ -294,7 +314,7 @@ def _roles(values: Sequence[str]) -> list[str]:
 
 
 def _certs_issue(args: argparse.Namespace) -> int:
-    from .pki import issue_bundle
+    from .pki import DEFAULT_REDIRECT_URIS, issue_bundle
 
     try:
         report = issue_bundle(args.out, args.client_id, args.name, _roles(args.roles),
@@ -386,6 +406,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "health":
+        return _health(args)
     if args.command == "certs":
         return {"issue": _certs_issue, "server": _certs_server, "sign": _certs_sign}[args.certs_command](args)
     if args.scenario_command == "list":

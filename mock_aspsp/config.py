@@ -16,6 +16,18 @@ from typing import Iterator, Mapping, Optional
 from .resources import default_scenario, find_scenario
 
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+# The request header --client-cert-header trusts when given no name (nginx's usual choice).
+DEFAULT_CLIENT_CERT_HEADER = "X-SSL-Client-Cert"
+
+
+def int_env(name: str, default: int, env: Mapping[str, str] = os.environ) -> int:
+    """A whole-number variable (``MOCK_ASPSP_PORT``...); the default unless it is one."""
+    value = env.get(name)
+    return int(value) if value and value.isdigit() else default
+
+
 @dataclass(frozen=True)
 class Config:
     scenario: Path

@@ -23,9 +23,6 @@ from flask import Request, current_app
 
 from .certificates import CertificateRejected, TppCertificate, load_certificate
 
-DEFAULT_HEADER = "X-SSL-Client-Cert"
-
-
 def _peer_certificate(request: Request) -> Optional[bytes]:
     sock = request.environ.get("gunicorn.socket")
     if not isinstance(sock, ssl.SSLSocket):
