@@ -189,29 +189,3 @@ def test_certs_issue_registers_the_redirect_uri_of_the_shipped_scenarios(capsys,
         tpp = yaml.safe_load(path.read_text())["tpps"][0]
         assert snippet["tpps"][0]["redirect_uris"][0] in tpp["redirect_uris"], path.name
 
-
-@pytest.mark.parametrize("env, url", [
-    ({}, "http://127.0.0.1:8080"),
-    ({"MOCK_ASPSP_HOST": "0.0.0.0", "MOCK_ASPSP_PORT": "9000"}, "http://127.0.0.1:9000"),
-    ({"MOCK_ASPSP_HOST": "::", "MOCK_ASPSP_TLS_CERT": "server.pem"}, "https://[::1]:8080"),
-    ({"MOCK_ASPSP_HOST": "10.1.2.3", "MOCK_ASPSP_PORT": "not-a-port"}, "http://10.1.2.3:8080"),
-])
-def test_the_health_probe_finds_the_server_from_serves_variables(env, url):
-    from mock_aspsp.health import local_url
-
-    assert local_url(env) == url
-
-
-def test_the_health_probe_says_why_and_stays_light(capsys):
-    from mock_aspsp.testing import free_port
-
-    status, _, err = run(capsys, "health", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2")
-    assert status == 1 and err.startswith("mock-aspsp health: http://127.0.0.1:")
-    # It runs every few seconds in a container: none of the server's heavy imports.
-    import subprocess
-    import sys
-
-    code = ("import sys; from mock_aspsp.cli import _parser; _parser(); "
-            "print(sorted(m for m in ('cryptography', 'yaml', 'jsonschema', 'flask') if m in sys.modules))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert loaded.stdout.strip() == "[]", loaded.stderr
