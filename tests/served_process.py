@@ -34,6 +34,7 @@ from mock_aspsp.testing import (  # noqa: F401 (the default scenario's parties, 
     TPP_REDIRECT_URI as REDIRECT_URI,
     AdminClient,
     RunningSandbox,
+    Tokens,
     free_port,
     stop_process,
 )
@@ -95,6 +96,6 @@ def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optiona
         served.stop()
 
 
-def headless_access_token(url: str, scope: str = "cbpii") -> str:
-    """The headless PSU's access token, by the journey the pytest plugin offers TPPs."""
-    return RunningSandbox(url, AdminClient(url)).link(HEADLESS_PSU, scope).access_token
+def headless_tokens(url: str, scope: str = "cbpii") -> Tokens:
+    """The headless PSU's tokens, by the journey the pytest plugin offers TPPs."""
+    return RunningSandbox(url, AdminClient(url)).link(HEADLESS_PSU, scope)

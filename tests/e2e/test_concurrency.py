@@ -34,7 +34,7 @@ def test_twenty_parallel_exchanges_of_one_code_give_exactly_one_success(served):
 
 def test_parallel_refreshes_leave_exactly_one_valid_access_token(served):
     tokens = headless_tokens(served.url)
-    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": CLIENT_ID}
+    form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": CLIENT_ID}
 
     def refresh(_):
         return requests.post(f"{served.url}/token", data=form, headers={"Connection": "close"}, timeout=30)
@@ -42,8 +42,8 @@ def test_parallel_refreshes_leave_exactly_one_valid_access_token(served):
     with ThreadPoolExecutor(max_workers=10) as pool:
         answers = list(pool.map(refresh, range(10)))
     assert all(a.status_code == 200 for a in answers)
-    assert {a.json()["refresh_token"] for a in answers} == {tokens["refresh_token"]}
-    access_tokens = [a.json()["access_token"] for a in answers] + [tokens["access_token"]]
+    assert {a.json()["refresh_token"] for a in answers} == {tokens.refresh_token}
+    access_tokens = [a.json()["access_token"] for a in answers] + [tokens.access_token]
     statuses = [
         requests.post(f"{served.url}/v1.4.2/funds-confirmations", json=BODY, timeout=30,
                       headers={"Authorization": f"Bearer {t}", "X-Request-ID": "race"}).status_code
