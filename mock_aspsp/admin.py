@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any, Optional
 
@@ -211,20 +211,19 @@ def clear_rules() -> Response:
     return jsonify({"cleared": True})
 
 
+def _amount_problems(body: dict) -> list[str]:
+    """A balance or overdraft follows the scenario's own rules for an amount: never a value that a later
+    funds check could not compute with."""
+    return [problem for name in ("balance", "overdraft") if name in body
+            for problem in schema_set(SCENARIO_SCHEMA).errors("amount", body[name], name)]
+
+
 def _account_changes(body: dict) -> dict:
     unknown = sorted(set(body) - {"balance", "overdraft", "status"})
     if unknown:
         raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: balance, overdraft, status")
-    changes: dict[str, Any] = {}
-    for name in ("balance", "overdraft"):
-        if name in body:
-            try:
-                value = Decimal(str(body[name]))
-            except InvalidOperation:
-                raise ApiError(400, f"{name}: must be a decimal amount such as \"125.40\"") from None
-            if not value.is_finite():
-                raise ApiError(400, f"{name}: must be a finite amount")
-            changes[name] = str(value)
+    amounts = {name: body[name] for name in ("balance", "overdraft") if name in body}
+    changes: dict[str, Any] = {name: str(Decimal(str(value))) for name, value in amounts.items()}
     if "status" in body:
         if body["status"] not in ACCOUNT_STATUSES:
             raise ApiError(400, f"status: must be one of {', '.join(ACCOUNT_STATUSES)}")
@@ -243,7 +242,11 @@ def patch_account(iban: str) -> Response:
     account = scenario.account(bank, iban)
     if account is None:
         raise ApiError(404, f"no account {iban} at bank {bank} in the scenario")
-    merged = sandbox().store.patch_account(bank, iban, _account_changes(_json_object()))
+    body = _json_object()
+    problems = _amount_problems(body)
+    if problems:
+        return _unprocessable("account change refused", problems)
+    merged = sandbox().store.patch_account(bank, iban, _account_changes(body))
     return jsonify({
         "bank": bank,
         "iban": iban,

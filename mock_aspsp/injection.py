@@ -18,7 +18,7 @@ from .responses import by_audience
 from .sandbox import Snapshot
 from .web import request_body, sandbox
 
-_FUNDS = re.compile(r"^(?:/stet/psd2)?/([^/]+)/funds-confirmations$")
+_FUNDS = re.compile(r"(?:/stet/psd2)?/([^/]+)/funds-confirmations")
 
 
 def classify(path: str) -> tuple[Optional[str], Optional[str]]:
@@ -27,7 +27,7 @@ def classify(path: str) -> tuple[Optional[str], Optional[str]]:
         return path[1:], None
     if path == "/authorize" or path.startswith("/sca/"):
         return "authorize", None
-    match = _FUNDS.match(path)
+    match = _FUNDS.fullmatch(path)
     return ("funds-confirmations", match.group(1)) if match else (None, None)
 
 

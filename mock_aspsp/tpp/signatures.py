@@ -34,7 +34,7 @@ SUPPORTED_ALGORITHMS = ("rsa-sha256", "hs2019")
 DEFAULT_REQUIRED_HEADERS = ("(request-target)", "x-request-id")
 _SIGNED_IF_PRESENT = ("digest", "x-request-id", "date")
 
-_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))\s*(?:,|$)')
+_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))\s*(?:,|\Z)')
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
@@ -97,7 +97,7 @@ def parse_signature_header(value: str) -> SignatureParams:
     times = {}
     for name in ("created", "expires"):
         if name in params:
-            if not params[name].isdigit():
+            if not (params[name].isascii() and params[name].isdigit()):
                 raise SignatureRejected(f"malformed Signature header: the {name!r} parameter is not a Unix time")
             times[name] = int(params[name])
     return SignatureParams(

@@ -69,8 +69,10 @@ def test_account_patch_changes_the_answer_and_is_validated(client, tpp):
     blocked = tpp.confirm(access, portal_body(amount="1"))
     assert blocked.status_code == 403
     assert "blocked" in blocked.get_json()["message"]
-    for body in ({"status": "closed"}, {"balance": "lots"}, {"colour": "red"}, {}, ["x"]):
+    for body in ({"status": "closed"}, {"colour": "red"}, {}, ["x"]):
         assert client.patch(f"/__admin/accounts/{PORTAL_IBAN}", json=body).status_code == 400
+    refused = client.patch(f"/__admin/accounts/{PORTAL_IBAN}", json={"balance": "lots"})
+    assert refused.status_code == 422 and refused.get_json()["problems"][0].startswith("balance: "), refused.get_json()
     assert client.patch("/__admin/accounts/FR7630007000010001234560191?bank=13807",
                         json={"balance": "1"}).status_code == 404
 
