@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import socket
 import time
@@ -12,6 +11,7 @@ from typing import Optional
 
 from flask import Response, g, request
 
+from . import jsonio
 from .establishment import bank_code_from_host
 from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
@@ -39,7 +39,7 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     grant = sandbox().store.grant_by_access_token(token.strip()) if scheme.lower() == "bearer" else None
     try:
-        body = json.loads(request_body(request) or b"null")
+        body = jsonio.loads(request_body(request) or b"null")  # amounts as Decimal: a rule's amount is exact
     except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     body = body if isinstance(body, dict) else {}

@@ -305,8 +305,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         ) from None
     if not isinstance(document, dict):
         raise ScenarioError([Problem(source, 1, "", "a scenario is a mapping with at least 'banks' and 'tpps'")])
-    # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes.
-    document = json.loads(json.dumps(document, default=str))
+    # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes;
+    # so do .inf and .nan (as the strings "Infinity" and "NaN": no amount or count can be either).
+    document = json.loads(json.dumps(document, default=str), parse_constant=str)
     errors = sorted(schema_set(SCENARIO_SCHEMA).validation_errors(None, document),
                     key=lambda e: list(map(str, e.absolute_path)))
     problems = [
