@@ -53,8 +53,18 @@ def _bank(scenario: Scenario) -> str:
     return bank
 
 
+def _repeated(names) -> Optional[str]:
+    """The first of ``names`` sent more than once (RFC 6749 §3.1: parameters must not be repeated)."""
+    args = request.args
+    return next((name for name in names if len(args.getlist(name)) > 1), None)
+
+
 def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     """The checks that must end on a page, not a redirect."""
+    repeated = _repeated(("client_id", "redirect_uri"))
+    if repeated:  # which one is the TPP's is unknown: the bank sends nobody anywhere
+        raise PageError("Demande invalide", f"La demande du prestataire répète le paramètre {repeated} "
+                                            "(RFC 6749 §3.1) : la banque ne sait pas où vous renvoyer.")
     client_id = request.args.get("client_id", "")
     redirect_uri = request.args.get("redirect_uri", "")
     if not client_id:
@@ -75,6 +85,9 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
 def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
     """(error, description) for a request the TPP got wrong, sent back to its redirect URI."""
     args = request.args
+    repeated = _repeated(args)
+    if repeated:
+        return "invalid_request", f"the '{repeated}' parameter is repeated (RFC 6749 §3.1)"
     if args.get("response_type") != "code":
         return "unsupported_response_type", "response_type must be 'code'"
     if not args.get("state"):
