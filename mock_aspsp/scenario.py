@@ -96,6 +96,8 @@ class Settings:
     ineligible_accounts: str = "error"
     journal_size: int = 10_000
     strictness: str = "lenient"  # strict: QWAC at /token and QSealC signature on API calls required
+    require_pkce: bool = False  # /authorize refuses a request without code_challenge (RFC 7636)
+    pkce_methods: tuple[str, ...] = ("S256",)  # code_challenge_method values accepted; "plain" only if listed
 
 
 @dataclass(frozen=True)
@@ -493,7 +495,8 @@ def _settings(raw: dict) -> Settings:
     return Settings(
         tokens=durations(raw.get("tokens", {}), TokenSettings),
         sca=durations(raw.get("sca", {}), ScaSettings),
-        **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness") if k in raw},
+        **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness", "require_pkce") if k in raw},
+        **({"pkce_methods": tuple(raw["pkce_methods"])} if "pkce_methods" in raw else {}),
     )
 
 

@@ -28,6 +28,7 @@ from .journey import (
     timed_out,
     timeout_params,
 )
+from .pkce import PLAIN, challenge_problem
 from .tokens import Consent, issue_code, new_secret
 
 blueprint = Blueprint("authorize", __name__)
@@ -102,6 +103,11 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
         return "unauthorized_client", refusal
     if "PSP_IC" not in tpp.roles:
         return "unauthorized_client", "the TPP does not hold the card-issuer role (PSP_IC)"
+    settings = snapshot().scenario.settings
+    pkce = challenge_problem(args.get("code_challenge"), args.get("code_challenge_method"),
+                             settings.pkce_methods, settings.require_pkce)
+    if pkce:
+        return "invalid_request", pkce
     return None
 
 
@@ -115,6 +121,7 @@ def authorize() -> Response:
     if problem:
         return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))
     browser = new_secret()
+    challenge = request.args.get("code_challenge")
     journey = Journey(
         id=new_secret(),
         bank=bank,
@@ -126,6 +133,8 @@ def authorize() -> Response:
         browser=token_hash(browser),
         step="identify",
         step_started_at=now.timestamp(),
+        code_challenge=challenge,
+        code_challenge_method=(request.args.get("code_challenge_method") or PLAIN) if challenge else None,
     )
     hinted = scenario.psu(bank, request.args.get("login_hint", ""))
     if hinted is not None and hinted.sca != "interactive":
@@ -184,6 +193,8 @@ def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) 
         scope=journey.scope,
         iban=iban,
         authenticated_at=authenticated_at,
+        code_challenge=journey.code_challenge,
+        code_challenge_method=journey.code_challenge_method,
     )
     return {"code": issue_code(sandbox().store, scenario, snapshot().now, consent), "state": journey.state}
 

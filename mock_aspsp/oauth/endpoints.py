@@ -73,6 +73,7 @@ def metadata() -> Response:
             "response_types_supported": ["code"],
             "grant_types_supported": list(GRANTS),
             "scopes_supported": sorted(SCOPES),
+            "code_challenge_methods_supported": list(snapshot().scenario.settings.pkce_methods),
             "token_endpoint_auth_methods_supported": ["tls_client_auth"],
             "revocation_endpoint_auth_methods_supported": ["tls_client_auth"],
             "tls_client_certificate_bound_access_tokens": False,
