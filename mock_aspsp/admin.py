@@ -15,11 +15,11 @@ from typing import Any, Optional
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .clock import format_duration, isoformat, parse_duration, parse_instant
-from .errors import ApiError, error_model
+from .errors import ApiError, error_model, quoted
 from .faults import rule_problems
 from .sandbox import ADMIN_SOURCE
 from .scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
-from .store import Grant
+from .store import Grant, locked_until
 from .tpp.certificates import normalize_fingerprint
 from .tpp.registry import effective_tpp, revoked_fingerprints
 from .validation import field_path, schema_set
@@ -254,6 +254,28 @@ def patch_account(iban: str) -> Response:
         "overdraft": merged.get("overdraft", str(account.overdraft)),
         "status": merged.get("status", account.status),
     })
+
+
+@blueprint.patch("/psus/<login>")
+def patch_psu(login: str) -> Response:
+    """``{"locked": false}`` lifts a PSU's lock-out (and forgets its failures); ``{"locked": true}`` locks it
+    now, for the scenario's lock-out duration (``?bank=`` for a PSU of another bank than the default)."""
+    scenario, now = snapshot().scenario, snapshot().now
+    bank = request.args.get("bank") or scenario.default_bank
+    if scenario.psu(bank, login) is None:
+        raise ApiError(404, f"no PSU {quoted(login, 64)} at bank {quoted(bank, 10)} in the scenario")
+    body = _json_object()
+    if set(body) != {"locked"} or not isinstance(body["locked"], bool):
+        raise ApiError(400, 'send {"locked": false} to unlock the PSU, or {"locked": true} to lock it')
+    lockout, store = scenario.settings.sca.psu_lockout, sandbox().store
+    if body["locked"]:
+        store.lock_psu(bank, login, now, lockout.attempts, lockout.duration)
+    else:
+        store.clear_psu_failures(bank, login)
+    failures, until = store.psu_failures(bank, login, now)
+    until = locked_until(failures, until, lockout.attempts)
+    return jsonify({"bank": bank, "login": login, "locked": until is not None,
+                    "locked_until": isoformat(until) if until else None, "failed_attempts": failures})
 
 
 TPP_STATUSES = ("active", "revoked")

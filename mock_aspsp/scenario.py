@@ -25,7 +25,7 @@ from .tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundl
 from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
-_DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after")
+_DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)
 
 
@@ -81,12 +81,21 @@ class TokenSettings:
 
 
 @dataclass(frozen=True)
+class PsuLockout:
+    """Consecutive wrong passwords and one-time codes of a login, across journeys, before it is locked."""
+
+    attempts: int = 5
+    duration: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class ScaSettings:
     identification_timeout: timedelta = timedelta(minutes=5)
     authentication_timeout: timedelta = timedelta(minutes=5)
     consent_timeout: timedelta = timedelta(minutes=5)
     otp_attempts: int = 3
     timeout_error: str = "access_denied"
+    psu_lockout: PsuLockout = PsuLockout()
 
 
 @dataclass(frozen=True)
@@ -393,14 +402,18 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
         names.add(name)
 
     for section in ("tokens", "sca"):  # every expiry is mock time plus one of these: keep it a valid date
-        for key, value in doc.get("settings", {}).get(section, {}).items():
+        durations = dict(doc.get("settings", {}).get(section, {}))
+        if "duration" in durations.get("psu_lockout", {}):
+            durations["psu_lockout.duration"] = durations["psu_lockout"]["duration"]
+        for key, value in durations.items():
             if key.endswith(_DURATION_SUFFIXES):
                 try:
                     too_long = parse_duration(value) > MAX_SETTING_DURATION
                 except ValueError:
                     too_long = True
                 if too_long:
-                    problem(["settings", section, key], f"{value} is longer than {MAX_SETTING_DURATION.days} days")
+                    problem(["settings", section, *key.split(".")],
+                            f"{value} is longer than {MAX_SETTING_DURATION.days} days")
 
     generate = doc.get("generate")
     if generate and generate.get("bank") is not None and generate["bank"] not in codes:
@@ -490,6 +503,10 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
 def _settings(raw: dict) -> Settings:
     def durations(section: dict, cls: type) -> Any:
         values = {k: (parse_duration(v) if k.endswith(_DURATION_SUFFIXES) else v) for k, v in section.items()}
+        if "psu_lockout" in values:
+            lockout = values["psu_lockout"]
+            values["psu_lockout"] = PsuLockout(**{**lockout, **({"duration": parse_duration(lockout["duration"])}
+                                                                if "duration" in lockout else {})})
         return cls(**values)
 
     return Settings(

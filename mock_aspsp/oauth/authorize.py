@@ -9,14 +9,16 @@ token and only works in the browser that started the journey (cookie).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
 from flask import Blueprint, Response, g, redirect, render_template, request
 
-from ..errors import PageError
+from ..clock import isoformat
+from ..errors import PageError, quoted
 from ..scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
-from ..store import token_hash
+from ..store import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import access_refusal, effective_tpp
 from ..web import requested_bank, sandbox, snapshot
 from .journey import (
@@ -178,10 +180,45 @@ def _save(journey_id: str, data: dict) -> None:
 
 def _finish(journey: Journey, params: dict) -> Response:
     """End the journey (it cannot be replayed) and send the PSU back to the TPP."""
+    return _ended(journey, redirect(redirect_to(journey.redirect_uri, params)))
+
+
+def _ended(journey: Journey, response: Response) -> Response:
+    """End the journey (it cannot be replayed) with this last answer."""
     _save(journey.id, {**journey.to_dict(), "step": "done"})
-    response = redirect(redirect_to(journey.redirect_uri, params))
     response.delete_cookie(BROWSER_COOKIE, path=f"/sca/{journey.id}")
     return response
+
+
+# -- lock-out: consecutive failures of a login, across journeys (store.count_attempt) ------------------
+LOCKED_DESCRIPTION = "the PSU is temporarily locked after too many failed authentication attempts"
+
+
+def _attempt(scenario: Scenario, bank: str, login: str) -> PsuAttempt:
+    """Count this password or one-time code attempt before it is checked."""
+    lockout = scenario.settings.sca.psu_lockout
+    return sandbox().store.psu_attempt(bank, login, snapshot().now, lockout.attempts, lockout.duration)
+
+
+def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -> Response:
+    """The bank's page saying the login is locked, the same whether the login exists or not; its link
+    back tells the TPP ``access_denied``. The journey ends, and the journal says why."""
+    lockout = scenario.settings.sca.psu_lockout
+    g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
+                       f"{lockout.attempts} failed attempts (passwords and one-time codes)")
+    params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=scenario.tpp(journey.client_id),
+                           minutes=max(1, int(lockout.duration.total_seconds() // 60)),
+                           until=until.strftime("%H:%M"), back=redirect_to(journey.redirect_uri, params))
+    return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))
+
+
+def _failed(scenario: Scenario, journey: Journey, login: str, attempt: PsuAttempt, message: str):
+    """A wrong password or code: the page says so, or, if it was the last one allowed, that the login is locked."""
+    lockout = scenario.settings.sca.psu_lockout
+    if attempt.failures >= lockout.attempts:
+        return _locked(scenario, journey, login, snapshot().now + lockout.duration)
+    return _page(scenario, journey, message, 401)
 
 
 def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) -> dict:
@@ -200,9 +237,15 @@ def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) 
 
 
 def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Response:
-    """Headless PSUs (sca: approve | refuse | timeout) answer without any page."""
+    """Headless PSUs (sca: approve | refuse | timeout) answer without any page (a locked one: access_denied)."""
     journey = journey.at_step("consent", snapshot().now, psu=psu.login)
-    if psu.sca == "approve":
+    until = locked_until(*sandbox().store.psu_failures(journey.bank, psu.login, snapshot().now),
+                         scenario.settings.sca.psu_lockout.attempts)
+    if until is not None:
+        g.error_message = f"PSU {psu.login!r} at bank {journey.bank} is locked until {isoformat(until)}"
+        params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
+    elif psu.sca == "approve":
+        sandbox().store.clear_psu_failures(journey.bank, psu.login)  # a complete strong authentication
         params = _approve(scenario, journey, psu.consent_iban, snapshot().now)
     elif psu.sca == "refuse":
         params = error_params(journey, "access_denied", "the PSU refused consent")
@@ -262,8 +305,12 @@ def submit(journey_id: str):
 def _identify(scenario: Scenario, journey: Journey):
     login, password = request.form.get("login", ""), request.form.get("password", "")
     psu = scenario.psu(journey.bank, login)
+    attempt = _attempt(scenario, journey.bank, login)  # counted for any login: a guesser learns nothing
+    if attempt.locked_until:
+        return _locked(scenario, journey, login, attempt.locked_until)
     if psu is None or not same_secret(password, psu.password):
-        return _page(scenario, journey, "Identifiant ou mot de passe incorrect.", 401)
+        return _failed(scenario, journey, login, attempt, "Identifiant ou mot de passe incorrect.")
+    sandbox().store.psu_attempt_passed(journey.bank, login)  # not a failure; earlier ones still count
     journey = journey.at_step("authenticate", snapshot().now, psu=psu.login)
     if psu.sca != "interactive":
         return _automatic_outcome(scenario, journey, psu)
@@ -275,14 +322,18 @@ def _authenticate(scenario: Scenario, journey: Journey):
     psu = scenario.psu(journey.bank, journey.psu or "")
     if psu is None:
         raise PageError("Client inconnu", "This customer no longer exists in the bank's scenario.", 410)
+    attempt = _attempt(scenario, journey.bank, psu.login)
+    if attempt.locked_until:
+        return _locked(scenario, journey, psu.login, attempt.locked_until)
     if not same_secret(request.form.get("otp", ""), psu.otp):
         journey = journey.at_step(journey.step, snapshot().now, attempts=journey.attempts + 1)
-        if journey.attempts >= scenario.settings.sca.otp_attempts:
-            return _finish(
-                journey, error_params(journey, "access_denied", "strong authentication failed: too many wrong codes")
-            )
-        _save(journey.id, journey.to_dict())
-        return _page(scenario, journey, "Code incorrect.", 401)
+        if attempt.failures < scenario.settings.sca.psu_lockout.attempts:
+            if journey.attempts >= scenario.settings.sca.otp_attempts:
+                return _finish(journey, error_params(journey, "access_denied",
+                                                     "strong authentication failed: too many wrong codes"))
+            _save(journey.id, journey.to_dict())
+        return _failed(scenario, journey, psu.login, attempt, "Code incorrect.")
+    sandbox().store.clear_psu_failures(journey.bank, psu.login)  # a complete strong authentication
     journey = journey.at_step("consent", snapshot().now, authenticated_at=snapshot().now.timestamp())
     _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)
