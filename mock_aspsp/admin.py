@@ -11,12 +11,14 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .clock import format_duration, isoformat, parse_duration, parse_instant
 from .errors import ApiError, error_model, quoted
 from .faults import rule_problems
+from .hosts import host_name, is_allowed
 from .sandbox import ADMIN_SOURCE
 from .scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from .store import Grant, locked_until
@@ -30,16 +32,56 @@ blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
 ACCOUNT_STATUSES = ("active", "blocked", "custody")
 
 
+JSON = "application/json"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")  # a scenario's text may come as YAML
+
+
 @blueprint.before_request
 def _authorize_admin() -> None:
-    """Health stays open so container probes need no secret; everything else needs the token."""
-    expected = current_app.config["MOCK_ASPSP"].admin_token
-    if expected is None or request.endpoint == "admin.health":
+    """Health stays open so container probes need no secret (it holds none); everything else needs the
+    token, or, without one, a request no other web site can make (``_same_machine``)."""
+    if request.endpoint == "admin.health":
+        return
+    config = current_app.config["MOCK_ASPSP"]
+    if config.admin_token is None:
+        _same_machine(config.allowed_hosts)
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), config.admin_token.encode()):
         raise ApiError(401, "admin API: send 'Authorization: Bearer <MOCK_ASPSP_ADMIN_TOKEN>'",
                        {"WWW-Authenticate": 'Bearer realm="mock-aspsp admin"'})
+
+
+def _same_machine(allowed_hosts: tuple[str, ...]) -> None:
+    """Without a token, refuse what a web page in the PSU's or QA's browser could send: a request to a
+    host name it rebound to this machine (DNS rebinding), one from another origin, and a body a
+    cross-site form can send (text/plain, form-urlencoded, multipart: a CSRF)."""
+    headers = request.headers
+    name = host_name(request.host)
+    if not is_allowed(name, allowed_hosts):
+        raise ApiError(403, f"admin API: host {quoted(name, 60)} refused without an admin token (set "
+                            "MOCK_ASPSP_ADMIN_TOKEN, or list it in MOCK_ASPSP_ALLOWED_HOSTS)")
+    origin = headers.get("Origin")
+    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and _origin_host(origin) != request.host.lower()):
+        raise ApiError(403, "admin API: cross-site request refused (Origin or Sec-Fetch-Site of another site)")
+    has_body = bool(request.content_length) or "chunked" in headers.get("Transfer-Encoding", "").lower()
+    accepted = (JSON, *YAML_TYPES) if request.endpoint == "admin.put_scenario" else (JSON,)
+    if has_body and request.mimetype not in accepted:
+        raise ApiError(415, f"admin API: send the body as {' or '.join(accepted[:2])} (Content-Type)")
+
+
+def _origin_host(origin: str) -> Optional[str]:
+    """host[:port] of an Origin header (``null`` and junk have none); the default port is left out, as in Host."""
+    parts = urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port in (None, default) else f"{host}:{port}"
 
 
 def _json_object() -> dict:

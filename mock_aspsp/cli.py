@@ -7,7 +7,7 @@ import sys
 from typing import Optional, Sequence
 
 from . import __version__
-from .config import from_environment
+from .config import admin_exposure_warning, from_environment
 from .resources import default_scenario
 from .pki import DEFAULT_REDIRECT_URIS
 from .scenario import ScenarioError, read_scenario
@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="publish the scenario file at start even if the store holds one swapped in with "
                             "PUT /__admin/scenario (by default that one stays in force; env "
                             "MOCK_ASPSP_PUBLISH_SCENARIO=1)")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="without an admin token, the admin API answers loopback hosts only: also answer "
+                            "requests to this host name or address (repeatable; *.example.com for its sub-domains; "
+                            "env MOCK_ASPSP_ALLOWED_HOSTS, comma-separated)")
     serve.add_argument("--watch", action="store_true",
                        help="reload the scenario file when it changes (a bad file is reported and the "
                             "running scenario stays in force)")
@@ -188,7 +192,8 @@ def _serve(args: argparse.Namespace) -> int:
     from .serving import serve, tls_options
 
     config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
-                              store=args.store, publish_scenario=args.publish_scenario)
+                              store=args.store, publish_scenario=args.publish_scenario,
+                              allowed_hosts=args.allowed_host)
     problem = _tls_problem(args)
     if problem:
         print(f"mock-aspsp serve: {problem}", file=sys.stderr)
@@ -205,6 +210,9 @@ def _serve(args: argparse.Namespace) -> int:
     state = describe_store(config.store, str(config.db))
     print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
           f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    exposure = admin_exposure_warning(args.host, config)
+    if exposure:
+        print(f"mock-aspsp serve: WARNING: {exposure}", file=sys.stderr, flush=True)
     options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
     if args.watch:
         from .watch import start_watching
