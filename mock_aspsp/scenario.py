@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
+import stat
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -436,6 +438,24 @@ def _base_dir(source: str) -> Path:
     return path.resolve().parent if path.is_file() else Path.cwd()
 
 
+MAX_CERTIFICATE_FILE = 1024 * 1024  # a PEM bundle of a few hundred certificates; never a device's endless bytes
+
+
+def _read_certificate_file(path: Path) -> bytes:
+    """A regular file of at most MAX_CERTIFICATE_FILE bytes. Opened without blocking (a FIFO would wait for
+    a writer forever), checked by its descriptor (what was opened is what is checked), read no further."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    with os.fdopen(fd, "rb") as file:
+        data = file.read(MAX_CERTIFICATE_FILE + 1)
+    if info.st_size > MAX_CERTIFICATE_FILE or len(data) > MAX_CERTIFICATE_FILE:
+        raise OSError(f"{path} is larger than 1 MB")
+    return data
+
+
 def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     """(label for messages, PEM text) of an entry that is inline PEM or a file path; OSError if unreadable."""
     if "-----BEGIN" in entry:
@@ -443,7 +463,7 @@ def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     path = Path(entry).expanduser()
     path = path if path.is_absolute() else base / path
     try:
-        return str(path), path.read_text(encoding="ascii")
+        return str(path), _read_certificate_file(path).decode("ascii")
     except UnicodeDecodeError:
         raise OSError(f"{path} is not a PEM text file") from None
 
