@@ -214,6 +214,8 @@ def _serve(args: argparse.Namespace) -> int:
     if exposure:
         print(f"mock-aspsp serve: WARNING: {exposure}", file=sys.stderr, flush=True)
     options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
+    # A worker (re)spawned after PUT /__admin/scenario is forked with the scenario in force: it never parses it.
+    options["pre_fork"] = lambda server, worker: app.extensions["mock_aspsp"].catch_up()
     if args.watch:
         from .watch import start_watching
 

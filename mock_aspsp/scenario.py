@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from .clock import parse_duration
+from .errors import QUOTE_MAX, quoted
 from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
 from .validation import schema_set
@@ -29,6 +30,10 @@ from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_
 ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)
+# Bulk data is built by every worker that loads the scenario: a few seconds at most (BENCHMARKS.md
+# measures start-up with exactly these 10 000 PSUs and 20 000 accounts).
+MAX_GENERATED_PSUS = 10_000
+MAX_GENERATED_ACCOUNTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -338,13 +343,15 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 
 
 def _schema_message(error: Any) -> str:
-    """The schema's message, except for an organization identifier: the parser says which part is wrong."""
+    """The schema's message with the value it quotes cut short (``errors.quoted``), except for an
+    organization identifier: the parser says which part is wrong."""
     if error.validator == "pattern" and list(error.absolute_path)[-1:] == ["client_id"]:
         try:
             parse_organization_identifier(error.instance)
         except InvalidOrganizationIdentifier as precise:
             return str(precise)
-    return error.message
+    whole = repr(error.instance)
+    return error.message.replace(whole, quoted(error.instance)) if len(whole) > QUOTE_MAX else error.message
 
 
 def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem]:
@@ -382,7 +389,7 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
                 problem(["psus", i, "accounts", j, "iban"], f"{iban} is already held by another account")
             ibans.add((bank, iban))
         if "consent_iban" in psu and psu["consent_iban"] not in own:
-            problem(["psus", i, "consent_iban"], f"{psu['consent_iban']} is not one of this PSU's accounts")
+            problem(["psus", i, "consent_iban"], f"{quoted(psu['consent_iban'])} is not one of this PSU's accounts")
 
     client_ids: set = set()
     for i, tpp in enumerate(doc["tpps"]):
@@ -420,6 +427,9 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
     generate = doc.get("generate")
     if generate and generate.get("bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
+    if generate and generate["psus"] * generate.get("accounts_per_psu", 2) > MAX_GENERATED_ACCOUNTS:
+        problem(["generate", "accounts_per_psu"], f"{generate['psus']} PSUs with {generate.get('accounts_per_psu', 2)} "
+                                                  f"accounts each: at most {MAX_GENERATED_ACCOUNTS} accounts in all")
     return problems
 
 

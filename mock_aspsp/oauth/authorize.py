@@ -74,13 +74,14 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
         raise PageError("Demande invalide", "The TPP's request has no client_id.")
     tpp = scenario.tpp(client_id)
     if tpp is None:
-        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {client_id}.")
+        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {quoted(client_id)}.")
     if not redirect_uri:
         raise PageError("Demande invalide", "The TPP's request has no redirect_uri.")
     if redirect_uri not in tpp.redirect_uris:
         raise PageError(
             "Adresse de retour inconnue",
-            f"The redirect_uri {redirect_uri} is not one registered by {tpp.name}; the bank will not send you there.",
+            f"The redirect_uri {quoted(redirect_uri)} is not one registered by {tpp.name}; "
+            "the bank will not send you there.",
         )
     return tpp, redirect_uri
 
@@ -90,7 +91,7 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
     args = request.args
     repeated = _repeated(args)
     if repeated:
-        return "invalid_request", f"the '{repeated}' parameter is repeated (RFC 6749 §3.1)"
+        return "invalid_request", f"the {quoted(repeated, 64)} parameter is repeated (RFC 6749 §3.1)"
     if args.get("response_type") != "code":
         return "unsupported_response_type", "response_type must be 'code'"
     if not args.get("state"):

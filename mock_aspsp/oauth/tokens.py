@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from ..errors import ApiError, OAuthError
+from ..errors import ApiError, OAuthError, quoted
 from ..scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
 from ..store import Grant, SqliteStore, token_hash
@@ -162,7 +162,7 @@ def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping
     token = _require(form, "token")
     hint = form.get("token_type_hint")
     if hint not in (None, "access_token", "refresh_token"):
-        raise OAuthError("unsupported_token_type", f"token_type_hint '{hint}' is not supported")
+        raise OAuthError("unsupported_token_type", f"token_type_hint {quoted(hint, 64)} is not supported")
     lookups = [store.grant_by_access_token, store.grant_by_refresh_token]
     if hint == "refresh_token":
         lookups.reverse()
