@@ -190,7 +190,10 @@ class SqliteStore:
         self.path = path
         self.journal_limit = journal_limit
         self._local = threading.local()
-        self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        try:
+            self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        except sqlite3.OperationalError as error:  # no room, or a file that cannot be written
+            raise StoreUnavailable(f"state file {path}: {error}") from error
         self._journal = JournalFiles(path + JOURNAL_SUFFIX)
 
     # -- plumbing -------------------------------------------------------
@@ -208,18 +211,34 @@ class SqliteStore:
         return local.db
 
     class _Tx:
+        """``with``: one write transaction. SQLite's own failures (a full disk, a file that cannot be written
+        or stays locked) become StoreUnavailable, the documented 503, and leave no transaction open, so
+        the next request works as soon as there is room again."""
+
         def __init__(self, db: sqlite3.Connection, local: threading.local):
             self.db, self.local = db, local
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreUnavailable(f"state file: {error}") from error
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
             try:
-                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    self.db.execute("COMMIT")
+                    return
+                self.db.execute("ROLLBACK")
+            except sqlite3.OperationalError as error:
+                if self.db.in_transaction:  # COMMIT itself failed (the disk filled at the last moment)
+                    self.db.execute("ROLLBACK")
+                raise StoreUnavailable(f"state file: {error}") from error
             finally:
                 self.local.view = {}  # this connection's own writes leave data_version as it was
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreUnavailable(f"state file: {exc}") from exc
 
     def _tx(self) -> "SqliteStore._Tx":
         try:
