@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from .clock import format_duration, isoformat, parse_duration, parse_instant
-from .errors import ApiError, error_model
+from .errors import ApiError, error_model, quoted
 from .faults import rule_problems
+from .hosts import host_name, is_allowed
 from .sandbox import ADMIN_SOURCE
 from .scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
-from .store import Grant
+from .store import Grant, locked_until
 from .tpp.certificates import normalize_fingerprint
 from .tpp.registry import effective_tpp, revoked_fingerprints
 from .validation import field_path, schema_set
@@ -30,16 +32,56 @@ blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
 ACCOUNT_STATUSES = ("active", "blocked", "custody")
 
 
+JSON = "application/json"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")  # a scenario's text may come as YAML
+
+
 @blueprint.before_request
 def _authorize_admin() -> None:
-    """Health stays open so container probes need no secret; everything else needs the token."""
-    expected = current_app.config["MOCK_ASPSP"].admin_token
-    if expected is None or request.endpoint == "admin.health":
+    """Health stays open so container probes need no secret (it holds none); everything else needs the
+    token, or, without one, a request no other web site can make (``_same_machine``)."""
+    if request.endpoint == "admin.health":
+        return
+    config = current_app.config["MOCK_ASPSP"]
+    if config.admin_token is None:
+        _same_machine(config.allowed_hosts)
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), config.admin_token.encode()):
         raise ApiError(401, "admin API: send 'Authorization: Bearer <MOCK_ASPSP_ADMIN_TOKEN>'",
                        {"WWW-Authenticate": 'Bearer realm="mock-aspsp admin"'})
+
+
+def _same_machine(allowed_hosts: tuple[str, ...]) -> None:
+    """Without a token, refuse what a web page in the PSU's or QA's browser could send: a request to a
+    host name it rebound to this machine (DNS rebinding), one from another origin, and a body a
+    cross-site form can send (text/plain, form-urlencoded, multipart: a CSRF)."""
+    headers = request.headers
+    name = host_name(request.host)
+    if not is_allowed(name, allowed_hosts):
+        raise ApiError(403, f"admin API: host {quoted(name, 60)} refused without an admin token (set "
+                            "MOCK_ASPSP_ADMIN_TOKEN, or list it in MOCK_ASPSP_ALLOWED_HOSTS)")
+    origin = headers.get("Origin")
+    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and _origin_host(origin) != request.host.lower()):
+        raise ApiError(403, "admin API: cross-site request refused (Origin or Sec-Fetch-Site of another site)")
+    has_body = bool(request.content_length) or "chunked" in headers.get("Transfer-Encoding", "").lower()
+    accepted = (JSON, *YAML_TYPES) if request.endpoint == "admin.put_scenario" else (JSON,)
+    if has_body and request.mimetype not in accepted:
+        raise ApiError(415, f"admin API: send the body as {' or '.join(accepted[:2])} (Content-Type)")
+
+
+def _origin_host(origin: str) -> Optional[str]:
+    """host[:port] of an Origin header (``null`` and junk have none); the default port is left out, as in Host."""
+    parts = urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port in (None, default) else f"{host}:{port}"
 
 
 def _json_object() -> dict:
@@ -211,20 +253,19 @@ def clear_rules() -> Response:
     return jsonify({"cleared": True})
 
 
+def _amount_problems(body: dict) -> list[str]:
+    """A balance or overdraft follows the scenario's own rules for an amount: never a value that a later
+    funds check could not compute with."""
+    return [problem for name in ("balance", "overdraft") if name in body
+            for problem in schema_set(SCENARIO_SCHEMA).errors("amount", body[name], name)]
+
+
 def _account_changes(body: dict) -> dict:
     unknown = sorted(set(body) - {"balance", "overdraft", "status"})
     if unknown:
         raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: balance, overdraft, status")
-    changes: dict[str, Any] = {}
-    for name in ("balance", "overdraft"):
-        if name in body:
-            try:
-                value = Decimal(str(body[name]))
-            except InvalidOperation:
-                raise ApiError(400, f"{name}: must be a decimal amount such as \"125.40\"") from None
-            if not value.is_finite():
-                raise ApiError(400, f"{name}: must be a finite amount")
-            changes[name] = str(value)
+    amounts = {name: body[name] for name in ("balance", "overdraft") if name in body}
+    changes: dict[str, Any] = {name: str(Decimal(str(value))) for name, value in amounts.items()}
     if "status" in body:
         if body["status"] not in ACCOUNT_STATUSES:
             raise ApiError(400, f"status: must be one of {', '.join(ACCOUNT_STATUSES)}")
@@ -243,7 +284,11 @@ def patch_account(iban: str) -> Response:
     account = scenario.account(bank, iban)
     if account is None:
         raise ApiError(404, f"no account {iban} at bank {bank} in the scenario")
-    merged = sandbox().store.patch_account(bank, iban, _account_changes(_json_object()))
+    body = _json_object()
+    problems = _amount_problems(body)
+    if problems:
+        return _unprocessable("account change refused", problems)
+    merged = sandbox().store.patch_account(bank, iban, _account_changes(body))
     return jsonify({
         "bank": bank,
         "iban": iban,
@@ -251,6 +296,28 @@ def patch_account(iban: str) -> Response:
         "overdraft": merged.get("overdraft", str(account.overdraft)),
         "status": merged.get("status", account.status),
     })
+
+
+@blueprint.patch("/psus/<login>")
+def patch_psu(login: str) -> Response:
+    """``{"locked": false}`` lifts a PSU's lock-out (and forgets its failures); ``{"locked": true}`` locks it
+    now, for the scenario's lock-out duration (``?bank=`` for a PSU of another bank than the default)."""
+    scenario, now = snapshot().scenario, snapshot().now
+    bank = request.args.get("bank") or scenario.default_bank
+    if scenario.psu(bank, login) is None:
+        raise ApiError(404, f"no PSU {quoted(login, 64)} at bank {quoted(bank, 10)} in the scenario")
+    body = _json_object()
+    if set(body) != {"locked"} or not isinstance(body["locked"], bool):
+        raise ApiError(400, 'send {"locked": false} to unlock the PSU, or {"locked": true} to lock it')
+    lockout, store = scenario.settings.sca.psu_lockout, sandbox().store
+    if body["locked"]:
+        store.lock_psu(bank, login, now, lockout.attempts, lockout.duration)
+    else:
+        store.clear_psu_failures(bank, login)
+    failures, until = store.psu_failures(bank, login, now)
+    until = locked_until(failures, until, lockout.attempts)
+    return jsonify({"bank": bank, "login": login, "locked": until is not None,
+                    "locked_until": isoformat(until) if until else None, "failed_attempts": failures})
 
 
 TPP_STATUSES = ("active", "revoked")

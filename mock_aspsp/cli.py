@@ -12,7 +12,8 @@ from typing import Optional, Sequence
 from . import __version__
 # Only light modules here: `mock-aspsp health` runs every few seconds in a container, and --help should
 # be quick; each command imports what it uses.
-from .config import DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, from_environment, int_env, with_state_file
+from .config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, admin_exposure_warning, from_environment,
+                     int_env, with_state_file)
 from .resources import default_scenario, find_scenario, shipped_scenarios
 from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
 from .testing import TPP_REDIRECT_URI
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="publish the scenario file at start even if the store holds one swapped in with "
                             "PUT /__admin/scenario (by default that one stays in force; env "
                             "MOCK_ASPSP_PUBLISH_SCENARIO=1)")
+    serve.add_argument("--allowed-host", action="append", metavar="NAME",
+                       help="without an admin token, the admin API answers loopback hosts only: also answer "
+                            "requests to this host name or address (repeatable; *.example.com for its sub-domains; "
+                            "env MOCK_ASPSP_ALLOWED_HOSTS, comma-separated)")
     serve.add_argument("--watch", action="store_true",
                        help="reload the scenario file when it changes (a bad file is reported and the "
                             "running scenario stays in force)")
@@ -240,7 +245,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
-                                  store=args.store, publish_scenario=args.publish_scenario)
+                                  store=args.store, publish_scenario=args.publish_scenario,
+                                  allowed_hosts=args.allowed_host)
     except FileNotFoundError as error:
         print(f"mock-aspsp serve: scenario {error}", file=sys.stderr)
         return 2
@@ -257,7 +263,12 @@ def _serve(args: argparse.Namespace) -> int:
         state = describe_store(config.store, str(config.db))
         print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
               f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+        exposure = admin_exposure_warning(args.host, config)
+        if exposure:
+            print(f"mock-aspsp serve: WARNING: {exposure}", file=sys.stderr, flush=True)
         options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
+        # A worker (re)spawned after PUT /__admin/scenario is forked with the scenario in force: it never parses it.
+        options["pre_fork"] = lambda server, worker: app.extensions["mock_aspsp"].catch_up()
         if args.watch:
             from .watch import start_watching
 

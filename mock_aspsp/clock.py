@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+    r"P(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+(?:\.[0-9]+)?)S)?)?"
 )
 
 
@@ -24,7 +24,7 @@ def parse_duration(text: str) -> timedelta:
     Years and months are refused because their length is ambiguous and a
     token lifetime must mean one thing.
     """
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(
             f"{text!r} is not an ISO 8601 duration such as PT1H, P180D or PT90S "

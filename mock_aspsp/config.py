@@ -11,8 +11,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Mapping, Optional
+from typing import Iterator, Mapping, Optional, Sequence
 
+from .hosts import is_loopback
 from .resources import default_scenario, find_scenario
 
 
@@ -42,15 +43,18 @@ class Config:
     # At start, publish the scenario file even over one swapped in with PUT /__admin/scenario
     # (see ``Sandbox``): how a redeploy with a new file takes over a shared store.
     publish_scenario: bool = False
+    # Without an admin token, the admin API answers loopback hosts and these ones only (``hosts.is_allowed``).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def from_environment(
     env: Mapping[str, str] = os.environ, *, scenario: Optional[str] = None, db: Optional[str] = None,
     client_cert_header: Optional[str] = None, store: Optional[str] = None, publish_scenario: bool = False,
+    allowed_hosts: Optional[Sequence[str]] = None,
 ) -> Config:
     """Explicit arguments win over ``MOCK_ASPSP_SCENARIO`` / ``MOCK_ASPSP_DB`` /
-    ``MOCK_ASPSP_CLIENT_CERT_HEADER``. The scenario is a file or a shipped scenario's name
-    (FileNotFoundError naming the shipped ones when it is neither).
+    ``MOCK_ASPSP_CLIENT_CERT_HEADER`` / ``MOCK_ASPSP_ALLOWED_HOSTS`` (comma-separated). The scenario is a
+    file or a shipped scenario's name (FileNotFoundError naming the shipped ones when it is neither).
 
     State: ``store`` (a URL), else an explicit ``db``, else ``MOCK_ASPSP_STORE``, else ``MOCK_ASPSP_DB``,
     else none yet (see ``with_state_file``): building a config creates nothing on disk."""
@@ -64,6 +68,8 @@ def from_environment(
         client_cert_header=client_cert_header or env.get("MOCK_ASPSP_CLIENT_CERT_HEADER") or None,
         store=store,
         publish_scenario=publish_scenario or env.get("MOCK_ASPSP_PUBLISH_SCENARIO", "").lower() in ("1", "true", "yes"),
+        allowed_hosts=tuple(allowed_hosts) if allowed_hosts else tuple(
+            name.strip() for name in env.get("MOCK_ASPSP_ALLOWED_HOSTS", "").split(",") if name.strip()),
     )
 
 
@@ -89,3 +95,13 @@ def with_state_file(config: Config) -> Iterator[Config]:
         return
     with temporary_folder() as folder:
         yield replace(config, db=folder / "state.sqlite3")
+
+
+def admin_exposure_warning(listen_host: str, config: Config) -> Optional[str]:
+    """What to warn about at start when the server listens beyond loopback and the admin API has no token."""
+    if config.admin_token or is_loopback(listen_host.strip("[]")):
+        return None
+    return (f"listening on {listen_host} without an admin token: the admin API answers loopback hosts only"
+            + (f" and {', '.join(config.allowed_hosts)}" if config.allowed_hosts else "")
+            + "; set MOCK_ASPSP_ADMIN_TOKEN to drive it from elsewhere (or MOCK_ASPSP_ALLOWED_HOSTS / --allowed-host "
+              "for hosts you trust), and keep the port off untrusted networks")

@@ -7,7 +7,7 @@ although ``YY`` is no country, so the country is not checked.
 import re
 import string
 
-IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$")
+IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}")  # whole text: fullmatch, never match + $
 _LETTERS_AS_DIGITS = str.maketrans({letter: str(10 + n) for n, letter in enumerate(string.ascii_uppercase)})
 
 
@@ -17,7 +17,7 @@ def _as_number(text: str) -> int:
 
 
 def is_valid_iban(iban: str) -> bool:
-    if not isinstance(iban, str) or not IBAN_SHAPE.match(iban):
+    if not isinstance(iban, str) or not IBAN_SHAPE.fullmatch(iban):
         return False
     return _as_number(iban[4:] + iban[:4]) % 97 == 1
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import socket
 import time
@@ -12,13 +11,14 @@ from typing import Optional
 
 from flask import Response, g, request
 
+from . import jsonio
 from .establishment import bank_code_from_host
 from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
 from .sandbox import Snapshot
 from .web import request_body, sandbox
 
-_FUNDS = re.compile(r"^(?:/stet/psd2)?/([^/]+)/funds-confirmations$")
+_FUNDS = re.compile(r"(?:/stet/psd2)?/([^/]+)/funds-confirmations")
 
 
 def classify(path: str) -> tuple[Optional[str], Optional[str]]:
@@ -27,7 +27,7 @@ def classify(path: str) -> tuple[Optional[str], Optional[str]]:
         return path[1:], None
     if path == "/authorize" or path.startswith("/sca/"):
         return "authorize", None
-    match = _FUNDS.match(path)
+    match = _FUNDS.fullmatch(path)
     return ("funds-confirmations", match.group(1)) if match else (None, None)
 
 
@@ -39,7 +39,7 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     grant = sandbox().store.grant_by_access_token(token.strip()) if scheme.lower() == "bearer" else None
     try:
-        body = json.loads(request_body(request) or b"null")
+        body = jsonio.loads(request_body(request) or b"null")  # amounts as Decimal: a rule's amount is exact
     except (ValueError, UnicodeDecodeError, RecursionError):
         body = None
     body = body if isinstance(body, dict) else {}

@@ -8,11 +8,14 @@ becomes ``null``, valid JSON where the standard library writes ``Infinity``.
 The API's answers keep the standard library's layout (``"result": true``, as
 the README and scripts that grep it show). Reading stays with the standard
 library: orjson reads an integer beyond 64 bits as a float and loses digits.
+Numbers with a fraction or an exponent are read as ``Decimal``: an amount is
+exactly what the TPP sent (``3500.0000000000001`` is not 3500).
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from decimal import Decimal
+from typing import Any, Union
 
 import orjson
 
@@ -22,9 +25,15 @@ def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
-def loads(data: bytes) -> Any:
+def text(data: bytes) -> str:
+    """The JSON text of a body, in the encoding the standard library detects (RFC 8259 §8.1: UTF-8, also
+    UTF-16/32 and a BOM); raises UnicodeDecodeError."""
+    return data.decode(json.detect_encoding(data))
+
+
+def loads(data: Union[bytes, str]) -> Any:
     """Raises ValueError (UnicodeDecodeError included) or RecursionError for what is not JSON."""
-    return json.loads(data, parse_constant=_not_json)
+    return json.loads(data, parse_float=Decimal, parse_constant=_not_json)
 
 
 def dumps(value: Any) -> bytes:

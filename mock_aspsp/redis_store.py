@@ -50,8 +50,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from . import jsonio
-from .store import (CodeRecord, Grant, StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt, _ts,
-                    describe_store, token_hash)
+from .store import (CodeRecord, Grant, PsuAttempt, StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt,
+                    _ts, count_attempt, describe_store, login_hash, token_hash)
 
 DEFAULT_PREFIX = "mock-aspsp:"
 CLEANUP_MARGIN = timedelta(days=1)
@@ -191,6 +191,12 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
+# psu_attempt_passed: one failure less, and the login's hash gone at none (never a count lost in between).
+PSU_PASSED = """
+if redis.call('HINCRBY', KEYS[1], 'failures', -1) <= 0 then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
 RECORD = """
 redis.call('LPUSH', ARGV[1], ARGV[2])
 redis.call('LTRIM', ARGV[1], 0, tonumber(ARGV[3]) - 1)
@@ -266,6 +272,7 @@ class RedisStore:
         self._reset = client.register_script(RESET)
         self._record = client.register_script(RECORD)
         self._update_journey = client.register_script(UPDATE_JOURNEY)
+        self._psu_passed = client.register_script(PSU_PASSED)
 
     @classmethod
     def from_url(cls, url: str, journal_limit: int = 10_000) -> "RedisStore":
@@ -469,6 +476,57 @@ class RedisStore:
             yield
         except UNAVAILABLE as error:
             raise StoreUnavailable(f"Redis at {self.location}: {error}") from error
+
+    # -- PSU lock-out: one hash per login (failures, until), counted under WATCH --------------------
+    def _psu(self, bank: str, login: str) -> str:
+        return self._s(f"psu:{bank}:{login_hash(login)}")
+
+    @staticmethod
+    def _psu_row(failures: Optional[str], until: Optional[str]) -> Optional[tuple[int, float]]:
+        return (int(failures), float(until)) if failures is not None and until is not None else None
+
+    def _write_psu(self, pipe, key: str, failures: int, until: float) -> None:
+        pipe.hset(key, mapping={"failures": failures, "until": repr(until)})
+        pipe.pexpire(key, _cleanup_ttl_ms(_dt(until)))
+
+    @_available
+    def psu_attempt(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> PsuAttempt:
+        """Count one password or one-time code attempt of a login, before it is checked (``count_attempt``):
+        an optimistic transaction, so parallel attempts on any replica are each counted once."""
+        key = self._psu(bank, login)
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    found, write = count_attempt(self._psu_row(*pipe.hmget(key, "failures", "until")), now,
+                                                 attempts, duration)
+                    pipe.multi()
+                    if write:
+                        self._write_psu(pipe, key, *write)
+                    pipe.execute()
+                    return found
+                except WatchError:
+                    continue
+
+    @_available
+    def psu_attempt_passed(self, bank: str, login: str) -> None:
+        """The attempt counted by ``psu_attempt`` was a right password: it is not a failure."""
+        self._psu_passed(keys=[self._psu(bank, login)])
+
+    @_available
+    def clear_psu_failures(self, bank: str, login: str) -> None:
+        self.client.delete(self._psu(bank, login))
+
+    @_available
+    def lock_psu(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> None:
+        pipe = self.client.pipeline(transaction=True)
+        self._write_psu(pipe, self._psu(bank, login), attempts, _ts(now + duration))
+        pipe.execute()
+
+    @_available
+    def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
+        row = self._psu_row(*self.client.hmget(self._psu(bank, login), "failures", "until"))
+        return (row[0], _dt(row[1])) if row and row[1] > _ts(now) else (0, None)
 
     # -- runtime changes: merged field by field in one hash (HSET is the atomic merge) -------------
     def _merge(self, key: str, changes: dict) -> dict:

@@ -28,7 +28,7 @@ from datetime import datetime
 from .clock import Clock
 from .faults import FaultRule, runtime_rules
 from .scenario import Scenario, ScenarioError, parse_scenario
-from .store import SqliteStore
+from .store import SqliteStore, StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 
@@ -86,6 +86,14 @@ class Sandbox:
         scenario = self._scenario
         self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
         return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
+
+    def catch_up(self) -> None:
+        """Load the scenario in force now, if another process swapped it: called in gunicorn's master before
+        it forks a worker, so a worker (re)spawned after a swap is born with it and never parses it itself."""
+        try:
+            self.snapshot()
+        except (StoreUnavailable, ScenarioError) as error:  # the worker will try on its first request
+            log.warning("could not load the scenario in force before starting a worker: %s", error)
 
     def swap_scenario(self, text: str, source: str) -> Scenario:
         """Validate first (raises ScenarioError and changes nothing), then publish to every worker."""

@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import os
 import random
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -20,6 +22,7 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from .clock import parse_duration
+from .errors import QUOTE_MAX, quoted
 from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
 from .validation import schema_set
@@ -27,8 +30,12 @@ from .tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundl
 from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
-_DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after")
+_DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)
+# Bulk data is built by every worker that loads the scenario: a few seconds at most (BENCHMARKS.md
+# measures start-up with exactly these 10 000 PSUs and 20 000 accounts).
+MAX_GENERATED_PSUS = 10_000
+MAX_GENERATED_ACCOUNTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -83,12 +90,21 @@ class TokenSettings:
 
 
 @dataclass(frozen=True)
+class PsuLockout:
+    """Consecutive wrong passwords and one-time codes of a login, across journeys, before it is locked."""
+
+    attempts: int = 5
+    duration: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class ScaSettings:
     identification_timeout: timedelta = timedelta(minutes=5)
     authentication_timeout: timedelta = timedelta(minutes=5)
     consent_timeout: timedelta = timedelta(minutes=5)
     otp_attempts: int = 3
     timeout_error: str = "access_denied"
+    psu_lockout: PsuLockout = PsuLockout()
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,8 @@ class Settings:
     ineligible_accounts: str = "error"
     journal_size: int = 10_000
     strictness: str = "lenient"  # strict: QWAC at /token and QSealC signature on API calls required
+    require_pkce: bool = False  # /authorize refuses a request without code_challenge (RFC 7636)
+    pkce_methods: tuple[str, ...] = ("S256",)  # code_challenge_method values accepted; "plain" only if listed
 
 
 @dataclass(frozen=True)
@@ -307,8 +325,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         ) from None
     if not isinstance(document, dict):
         raise ScenarioError([Problem(source, 1, "", "a scenario is a mapping with at least 'banks' and 'tpps'")])
-    # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes.
-    document = json.loads(json.dumps(document, default=str))
+    # JSON round trip: YAML dates, sets and other non-JSON values become schema errors, not crashes;
+    # so do .inf and .nan (as the strings "Infinity" and "NaN": no amount or count can be either).
+    document = json.loads(json.dumps(document, default=str), parse_constant=str)
     problems = _schema_problems(document, source, node)
     # One pass, every problem: the rules a schema cannot say run on the parts that have the right shape,
     # and say nothing more where the schema already refused the value.
@@ -362,13 +381,15 @@ def _text(mapping: dict, key: str) -> Optional[str]:
 
 
 def _schema_message(error: Any) -> str:
-    """The schema's message, except for an organization identifier: the parser says which part is wrong."""
+    """The schema's message with the value it quotes cut short (``errors.quoted``), except for an
+    organization identifier: the parser says which part is wrong."""
     if error.validator == "pattern" and list(error.absolute_path)[-1:] == ["client_id"]:
         try:
             parse_organization_identifier(error.instance)
         except InvalidOrganizationIdentifier as precise:
             return str(precise)
-    return error.message
+    whole = repr(error.instance)
+    return error.message.replace(whole, quoted(error.instance)) if len(whole) > QUOTE_MAX else error.message
 
 
 def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem]:
@@ -413,7 +434,7 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
             ibans.add((bank, iban))
         consent_iban = _text(psu, "consent_iban")
         if consent_iban is not None and consent_iban not in own:
-            problem(["psus", i, "consent_iban"], f"{consent_iban} is not one of this PSU's accounts")
+            problem(["psus", i, "consent_iban"], f"{quoted(consent_iban)} is not one of this PSU's accounts")
 
     client_ids: set = set()
     for i, tpp in _entries(doc, "tpps"):
@@ -440,18 +461,27 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
     settings = doc.get("settings")
     for section in ("tokens", "sca"):  # every expiry is mock time plus one of these: keep it a valid date
         values = settings.get(section) if isinstance(settings, dict) else None
-        for key, value in values.items() if isinstance(values, dict) else ():
+        durations = dict(values) if isinstance(values, dict) else {}
+        lockout = durations.get("psu_lockout")
+        if isinstance(lockout, dict) and "duration" in lockout:
+            durations["psu_lockout.duration"] = lockout["duration"]
+        for key, value in durations.items():
             if key.endswith(_DURATION_SUFFIXES):
                 try:
                     too_long = parse_duration(value) > MAX_SETTING_DURATION
                 except ValueError:  # not a duration (the schema says so) or past what a timedelta holds
                     too_long = True
                 if too_long:
-                    problem(["settings", section, key], f"{value} is longer than {MAX_SETTING_DURATION.days} days")
+                    problem(["settings", section, *key.split(".")],
+                            f"{value} is longer than {MAX_SETTING_DURATION.days} days")
 
     generate = doc.get("generate")
     if isinstance(generate, dict) and _text(generate, "bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
+    psus, per_psu = (generate.get("psus"), generate.get("accounts_per_psu", 2)) if isinstance(generate, dict) else (0, 0)
+    if isinstance(psus, int) and isinstance(per_psu, int) and psus * per_psu > MAX_GENERATED_ACCOUNTS:
+        problem(["generate", "accounts_per_psu"], f"{psus} PSUs with {per_psu} "
+                                                  f"accounts each: at most {MAX_GENERATED_ACCOUNTS} accounts in all")
     return problems
 
 
@@ -470,6 +500,24 @@ def _base_dir(source: str) -> Path:
     return path.resolve().parent if path.is_file() else Path.cwd()
 
 
+MAX_CERTIFICATE_FILE = 1024 * 1024  # a PEM bundle of a few hundred certificates; never a device's endless bytes
+
+
+def _read_certificate_file(path: Path) -> bytes:
+    """A regular file of at most MAX_CERTIFICATE_FILE bytes. Opened without blocking (a FIFO would wait for
+    a writer forever), checked by its descriptor (what was opened is what is checked), read no further."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise OSError(f"{path} is not a regular file")
+    with os.fdopen(fd, "rb") as file:
+        data = file.read(MAX_CERTIFICATE_FILE + 1)
+    if info.st_size > MAX_CERTIFICATE_FILE or len(data) > MAX_CERTIFICATE_FILE:
+        raise OSError(f"{path} is larger than 1 MB")
+    return data
+
+
 def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     """(label for messages, PEM text) of an entry that is inline PEM or a file path; OSError if unreadable."""
     if "-----BEGIN" in entry:
@@ -477,7 +525,7 @@ def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     path = Path(entry).expanduser()
     path = path if path.is_absolute() else base / path
     try:
-        return str(path), path.read_text(encoding="ascii")
+        return str(path), _read_certificate_file(path).decode("ascii")
     except UnicodeDecodeError:
         raise OSError(f"{path} is not a PEM text file") from None
 
@@ -537,12 +585,17 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
 def _settings(raw: dict) -> Settings:
     def durations(section: dict, cls: type) -> Any:
         values = {k: (parse_duration(v) if k.endswith(_DURATION_SUFFIXES) else v) for k, v in section.items()}
+        if "psu_lockout" in values:
+            lockout = values["psu_lockout"]
+            values["psu_lockout"] = PsuLockout(**{**lockout, **({"duration": parse_duration(lockout["duration"])}
+                                                                if "duration" in lockout else {})})
         return cls(**values)
 
     return Settings(
         tokens=durations(raw.get("tokens", {}), TokenSettings),
         sca=durations(raw.get("sca", {}), ScaSettings),
-        **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness") if k in raw},
+        **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness", "require_pkce") if k in raw},
+        **({"pkce_methods": tuple(raw["pkce_methods"])} if "pkce_methods" in raw else {}),
     )
 
 

@@ -56,12 +56,17 @@ CREATE TABLE IF NOT EXISTS tpps (client_id TEXT PRIMARY KEY, changes TEXT NOT NU
 CREATE TABLE IF NOT EXISTS revoked_certificates (sha256 TEXT PRIMARY KEY, revoked_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rule_counters (
     name TEXT PRIMARY KEY, matched INTEGER NOT NULL, fired INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS psu_failures (
+    bank TEXT NOT NULL, login_hash TEXT NOT NULL, failures INTEGER NOT NULL, until REAL NOT NULL,
+    PRIMARY KEY (bank, login_hash));
+CREATE INDEX IF NOT EXISTS psu_failures_until ON psu_failures (until);
 """
 JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates")
+STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates",
+                "psu_failures")
 
 
 def token_hash(token: str) -> str:
@@ -125,6 +130,40 @@ class SyncState:
     runtime_rules: str = "[]"  # fault rules added through the admin API, as JSON text
 
 
+@dataclass(frozen=True)
+class PsuAttempt:
+    """A login's authentication failures as one attempt found them: ``failures`` counted (this attempt
+    included, when it may go on), or ``locked_until`` when the login is locked and it may not."""
+
+    failures: int
+    locked_until: Optional[datetime] = None
+
+
+def count_attempt(row: Optional[tuple[int, float]], now: datetime, attempts: int, duration: timedelta
+                  ) -> tuple[PsuAttempt, Optional[tuple[int, float]]]:
+    """The lock-out rule, for both stores: (what the attempt finds, the row to write or None).
+
+    ``row`` is (failures, until): ``until`` is the last counted failure plus ``duration``; past it the
+    failures are forgotten. ``attempts`` failures lock the login until then; a locked login's attempts
+    are not counted (the lock does not grow), and an attempt is counted before its password or code is
+    checked, so parallel guesses cannot get more checks than ``attempts``."""
+    failures, until = row if row and row[1] > now.timestamp() else (0, 0.0)
+    if failures >= attempts:
+        return PsuAttempt(failures, _dt(until)), None
+    failures += 1
+    return PsuAttempt(failures), (failures, _ts(now + duration))
+
+
+def locked_until(failures: int, until: Optional[datetime], attempts: int) -> Optional[datetime]:
+    """When a login's lock ends, from its failures as ``psu_failures`` reads them; None if it is not locked."""
+    return until if until is not None and failures >= attempts else None
+
+
+def login_hash(login: str) -> str:
+    """A login as the lock-out counts it: any text a PSU types, in a key of bounded size."""
+    return token_hash(login)
+
+
 class StoreUnavailable(Exception):
     """The state backend cannot be reached; the API answers 503."""
 
@@ -151,7 +190,10 @@ class SqliteStore:
         self.path = path
         self.journal_limit = journal_limit
         self._local = threading.local()
-        self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        try:
+            self._db().executescript(SCHEMA)  # executescript manages its own transaction
+        except sqlite3.OperationalError as error:  # no room, or a file that cannot be written
+            raise StoreUnavailable(f"state file {path}: {error}") from error
         self._journal = JournalFiles(path + JOURNAL_SUFFIX)
 
     # -- plumbing -------------------------------------------------------
@@ -169,18 +211,34 @@ class SqliteStore:
         return local.db
 
     class _Tx:
+        """``with``: one write transaction. SQLite's own failures (a full disk, a file that cannot be written
+        or stays locked) become StoreUnavailable, the documented 503, and leave no transaction open, so
+        the next request works as soon as there is room again."""
+
         def __init__(self, db: sqlite3.Connection, local: threading.local):
             self.db, self.local = db, local
 
         def __enter__(self) -> sqlite3.Connection:
-            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreUnavailable(f"state file: {error}") from error
             return self.db
 
         def __exit__(self, exc_type, exc, tb) -> None:
             try:
-                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                if exc_type is None:
+                    self.db.execute("COMMIT")
+                    return
+                self.db.execute("ROLLBACK")
+            except sqlite3.OperationalError as error:
+                if self.db.in_transaction:  # COMMIT itself failed (the disk filled at the last moment)
+                    self.db.execute("ROLLBACK")
+                raise StoreUnavailable(f"state file: {error}") from error
             finally:
                 self.local.view = {}  # this connection's own writes leave data_version as it was
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreUnavailable(f"state file: {exc}") from exc
 
     def _tx(self) -> "SqliteStore._Tx":
         try:
@@ -400,6 +458,43 @@ class SqliteStore:
     def grants(self) -> Iterator[Grant]:
         for row in self._db().execute(f"{_GRANT_SELECT} ORDER BY issued_at"):
             yield _grant_from_row(row)
+
+    # -- PSU lock-out ---------------------------------------------------
+    def psu_attempt(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> PsuAttempt:
+        """Count one password or one-time code attempt of a login, before it is checked (``count_attempt``)."""
+        key = (bank, login_hash(login))
+        with self._tx() as db:
+            db.execute("DELETE FROM psu_failures WHERE until <= ?", (_ts(now),))  # forgotten failures go
+            row = db.execute("SELECT failures, until FROM psu_failures WHERE bank = ? AND login_hash = ?",
+                             key).fetchone()
+            found, write = count_attempt(tuple(row) if row else None, now, attempts, duration)
+            if write:
+                db.execute("INSERT OR REPLACE INTO psu_failures (bank, login_hash, failures, until) VALUES (?, ?, ?, ?)",
+                           (*key, *write))
+            return found
+
+    def psu_attempt_passed(self, bank: str, login: str) -> None:
+        """The attempt counted by ``psu_attempt`` was a right password: it is not a failure."""
+        with self._tx() as db:
+            db.execute("UPDATE psu_failures SET failures = failures - 1 WHERE bank = ? AND login_hash = ?",
+                       (bank, login_hash(login)))
+            db.execute("DELETE FROM psu_failures WHERE failures <= 0")
+
+    def clear_psu_failures(self, bank: str, login: str) -> None:
+        """A complete strong authentication, or the bank unlocks the login: the count starts again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM psu_failures WHERE bank = ? AND login_hash = ?", (bank, login_hash(login)))
+
+    def lock_psu(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO psu_failures (bank, login_hash, failures, until) VALUES (?, ?, ?, ?)",
+                       (bank, login_hash(login), attempts, _ts(now + duration)))
+
+    def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
+        """(failures still counted, until when) of a login, as the admin API shows them."""
+        row = self._db().execute("SELECT failures, until FROM psu_failures WHERE bank = ? AND login_hash = ?",
+                                 (bank, login_hash(login))).fetchone()
+        return (row[0], _dt(row[1])) if row and row[1] > _ts(now) else (0, None)
 
     # -- runtime account changes ----------------------------------------
     def patch_account(self, bank: str, iban: str, changes: dict) -> dict:

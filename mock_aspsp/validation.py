@@ -5,20 +5,28 @@ A valid document is confirmed by a validator compiled to Python code
 API call). Only a failing document goes through ``jsonschema``, imported then,
 whose errors become short messages that name the failing field the way a TPP
 developer reads it (``instructedAmount.amount``).
+
+Both read a pattern's ``$`` as JSON Schema means it (ECMA-262: the end of the
+text), not as Python's ``re`` does (also just before a final newline): so
+``"EUR\n"`` fails ``^[A-Z]{3}$`` in both, and neither accepts what the other refuses.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import fastjsonschema
 
+from .errors import quoted
 from .resources import schemas_dir
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
+
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")  # the rewrite fastjsonschema applies to every pattern
 
 
 def field_path(path: Any) -> str:
@@ -54,13 +62,18 @@ def _reason(error: "ValidationError") -> str:
     return error.message[:100]
 
 
-def describe(error: "ValidationError") -> str:
-    """``<field path>: <reason>``; a missing field is named by its own full path."""
+def describe(error: "ValidationError", root: str = "body") -> str:
+    """``<field path>: <reason>``; a missing field is named by its own full path, the instance itself by ``root``."""
     path = list(error.absolute_path)
     if error.validator == "required":
         missing = next((n for n in error.validator_value if n not in error.instance), error.validator_value[0])
         return f"{field_path(path + [missing])}: is required"
-    return f"{field_path(path) or 'body'}: {_reason(error)}"
+    return f"{field_path(path) or root}: {_reason(error)}"
+
+
+# What a document refused by the compiled validator gets if the reference one finds no error to word:
+# it is still refused, never taken as valid.
+DISAGREEMENT = "body: does not match the schema"
 
 
 @dataclass(frozen=True)
@@ -79,18 +92,21 @@ class SchemaSet:
             from jsonschema.exceptions import best_match
 
             error = best_match(jsonschema_validator(self.filename, definition).iter_errors(instance))
-            return None if error is None else describe(error)
+            return DISAGREEMENT if error is None else describe(error)
 
-    def errors(self, definition: Optional[str], instance: Any) -> list[str]:
-        return [describe(e) for e in self.validation_errors(definition, instance)]
+    def errors(self, definition: Optional[str], instance: Any, root: str = "body") -> list[str]:
+        return [describe(e, root) for e in self.validation_errors(definition, instance)]
 
     def validation_errors(self, definition: Optional[str], instance: Any) -> list["ValidationError"]:
-        """Every jsonschema error, cheaply empty for a valid instance."""
+        """Every jsonschema error, cheaply empty for a valid instance (never empty for an invalid one)."""
         try:
             compiled(self.filename, definition)(instance)
             return []
         except fastjsonschema.JsonSchemaException:
-            return list(jsonschema_validator(self.filename, definition).iter_errors(instance))
+            from jsonschema import ValidationError
+
+            errors = list(jsonschema_validator(self.filename, definition).iter_errors(instance))
+            return errors or [ValidationError("does not match the schema", validator="schema", instance=instance)]
 
 
 def _schema(document: dict, definition: Optional[str]) -> dict:
@@ -118,9 +134,24 @@ def compiled(filename: str, definition: Optional[str]) -> Callable[[Any], Any]:
                                   use_default=False, use_formats=False, detailed_exceptions=False)
 
 
+@lru_cache(maxsize=256)
+def _end_anchored(pattern: str) -> "re.Pattern[str]":
+    return re.compile(_UNESCAPED_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator["ValidationError"]:
+    """jsonschema's ``pattern`` keyword with ``$`` read as the end of the text (see the module's docstring)."""
+    from jsonschema import ValidationError
+
+    if validator.is_type(instance, "string") and not _end_anchored(pattern).search(instance):
+        yield ValidationError(f"{quoted(instance)} does not match {pattern!r}")
+
+
 @lru_cache(maxsize=None)
 def jsonschema_validator(filename: str, definition: Optional[str]) -> "Draft202012Validator":
     """The reference validator, built (and jsonschema imported) only to explain a failure."""
     from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
 
-    return Draft202012Validator(_schema(schema_set(filename).document, definition))
+    validator = extend(Draft202012Validator, {"pattern": _pattern})
+    return validator(_schema(schema_set(filename).document, definition))

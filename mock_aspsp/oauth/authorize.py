@@ -9,14 +9,16 @@ token and only works in the browser that started the journey (cookie).
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
 from flask import Blueprint, Response, g, redirect, render_template, request
 
-from ..errors import PageError
+from ..clock import isoformat
+from ..errors import PageError, quoted
 from ..scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
-from ..store import token_hash
+from ..store import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import access_refusal, effective_tpp
 from ..web import requested_bank, sandbox, snapshot
 from .journey import (
@@ -28,6 +30,7 @@ from .journey import (
     timed_out,
     timeout_params,
 )
+from .pkce import PLAIN, challenge_problem
 from .tokens import Consent, issue_code, new_secret
 
 blueprint = Blueprint("authorize", __name__)
@@ -53,21 +56,32 @@ def _bank(scenario: Scenario) -> str:
     return bank
 
 
+def _repeated(names) -> Optional[str]:
+    """The first of ``names`` sent more than once (RFC 6749 §3.1: parameters must not be repeated)."""
+    args = request.args
+    return next((name for name in names if len(args.getlist(name)) > 1), None)
+
+
 def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     """The checks that must end on a page, not a redirect."""
+    repeated = _repeated(("client_id", "redirect_uri"))
+    if repeated:  # which one is the TPP's is unknown: the bank sends nobody anywhere
+        raise PageError("Demande invalide", f"La demande du prestataire répète le paramètre {repeated} "
+                                            "(RFC 6749 §3.1) : la banque ne sait pas où vous renvoyer.")
     client_id = request.args.get("client_id", "")
     redirect_uri = request.args.get("redirect_uri", "")
     if not client_id:
         raise PageError("Demande invalide", "The TPP's request has no client_id.")
     tpp = scenario.tpp(client_id)
     if tpp is None:
-        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {client_id}.")
+        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {quoted(client_id)}.")
     if not redirect_uri:
         raise PageError("Demande invalide", "The TPP's request has no redirect_uri.")
     if redirect_uri not in tpp.redirect_uris:
         raise PageError(
             "Adresse de retour inconnue",
-            f"The redirect_uri {redirect_uri} is not one registered by {tpp.name}; the bank will not send you there.",
+            f"The redirect_uri {quoted(redirect_uri)} is not one registered by {tpp.name}; "
+            "the bank will not send you there.",
         )
     return tpp, redirect_uri
 
@@ -75,6 +89,9 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
 def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
     """(error, description) for a request the TPP got wrong, sent back to its redirect URI."""
     args = request.args
+    repeated = _repeated(args)
+    if repeated:
+        return "invalid_request", f"the {quoted(repeated, 64)} parameter is repeated (RFC 6749 §3.1)"
     if args.get("response_type") != "code":
         return "unsupported_response_type", "response_type must be 'code'"
     if not args.get("state"):
@@ -89,6 +106,11 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
         return "unauthorized_client", refusal
     if "PSP_IC" not in tpp.roles:
         return "unauthorized_client", "the TPP does not hold the card-issuer role (PSP_IC)"
+    settings = snapshot().scenario.settings
+    pkce = challenge_problem(args.get("code_challenge"), args.get("code_challenge_method"),
+                             settings.pkce_methods, settings.require_pkce)
+    if pkce:
+        return "invalid_request", pkce
     return None
 
 
@@ -102,6 +124,7 @@ def authorize() -> Response:
     if problem:
         return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))
     browser = new_secret()
+    challenge = request.args.get("code_challenge")
     journey = Journey(
         id=new_secret(),
         bank=bank,
@@ -113,6 +136,8 @@ def authorize() -> Response:
         browser=token_hash(browser),
         step="identify",
         step_started_at=now.timestamp(),
+        code_challenge=challenge,
+        code_challenge_method=(request.args.get("code_challenge_method") or PLAIN) if challenge else None,
     )
     hinted = scenario.psu(bank, request.args.get("login_hint", ""))
     if hinted is not None and hinted.sca != "interactive":
@@ -156,10 +181,45 @@ def _save(journey_id: str, data: dict) -> None:
 
 def _finish(journey: Journey, params: dict) -> Response:
     """End the journey (it cannot be replayed) and send the PSU back to the TPP."""
+    return _ended(journey, redirect(redirect_to(journey.redirect_uri, params)))
+
+
+def _ended(journey: Journey, response: Response) -> Response:
+    """End the journey (it cannot be replayed) with this last answer."""
     _save(journey.id, {**journey.to_dict(), "step": "done"})
-    response = redirect(redirect_to(journey.redirect_uri, params))
     response.delete_cookie(BROWSER_COOKIE, path=f"/sca/{journey.id}")
     return response
+
+
+# -- lock-out: consecutive failures of a login, across journeys (store.count_attempt) ------------------
+LOCKED_DESCRIPTION = "the PSU is temporarily locked after too many failed authentication attempts"
+
+
+def _attempt(scenario: Scenario, bank: str, login: str) -> PsuAttempt:
+    """Count this password or one-time code attempt before it is checked."""
+    lockout = scenario.settings.sca.psu_lockout
+    return sandbox().store.psu_attempt(bank, login, snapshot().now, lockout.attempts, lockout.duration)
+
+
+def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -> Response:
+    """The bank's page saying the login is locked, the same whether the login exists or not; its link
+    back tells the TPP ``access_denied``. The journey ends, and the journal says why."""
+    lockout = scenario.settings.sca.psu_lockout
+    g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
+                       f"{lockout.attempts} failed attempts (passwords and one-time codes)")
+    params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=scenario.tpp(journey.client_id),
+                           minutes=max(1, int(lockout.duration.total_seconds() // 60)),
+                           until=until.strftime("%H:%M"), back=redirect_to(journey.redirect_uri, params))
+    return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))
+
+
+def _failed(scenario: Scenario, journey: Journey, login: str, attempt: PsuAttempt, message: str):
+    """A wrong password or code: the page says so, or, if it was the last one allowed, that the login is locked."""
+    lockout = scenario.settings.sca.psu_lockout
+    if attempt.failures >= lockout.attempts:
+        return _locked(scenario, journey, login, snapshot().now + lockout.duration)
+    return _page(scenario, journey, message, 401)
 
 
 def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) -> dict:
@@ -171,14 +231,22 @@ def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) 
         scope=journey.scope,
         iban=iban,
         authenticated_at=authenticated_at,
+        code_challenge=journey.code_challenge,
+        code_challenge_method=journey.code_challenge_method,
     )
     return {"code": issue_code(sandbox().store, scenario, snapshot().now, consent), "state": journey.state}
 
 
 def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Response:
-    """Headless PSUs (sca: approve | refuse | timeout) answer without any page."""
+    """Headless PSUs (sca: approve | refuse | timeout) answer without any page (a locked one: access_denied)."""
     journey = journey.at_step("consent", snapshot().now, psu=psu.login)
-    if psu.sca == "approve":
+    until = locked_until(*sandbox().store.psu_failures(journey.bank, psu.login, snapshot().now),
+                         scenario.settings.sca.psu_lockout.attempts)
+    if until is not None:
+        g.error_message = f"PSU {psu.login!r} at bank {journey.bank} is locked until {isoformat(until)}"
+        params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
+    elif psu.sca == "approve":
+        sandbox().store.clear_psu_failures(journey.bank, psu.login)  # a complete strong authentication
         params = _approve(scenario, journey, psu.consent_iban, snapshot().now)
     elif psu.sca == "refuse":
         params = error_params(journey, "access_denied", "the PSU refused consent")
@@ -238,8 +306,12 @@ def submit(journey_id: str):
 def _identify(scenario: Scenario, journey: Journey):
     login, password = request.form.get("login", ""), request.form.get("password", "")
     psu = scenario.psu(journey.bank, login)
+    attempt = _attempt(scenario, journey.bank, login)  # counted for any login: a guesser learns nothing
+    if attempt.locked_until:
+        return _locked(scenario, journey, login, attempt.locked_until)
     if psu is None or not same_secret(password, psu.password):
-        return _page(scenario, journey, "Identifiant ou mot de passe incorrect.", 401)
+        return _failed(scenario, journey, login, attempt, "Identifiant ou mot de passe incorrect.")
+    sandbox().store.psu_attempt_passed(journey.bank, login)  # not a failure; earlier ones still count
     journey = journey.at_step("authenticate", snapshot().now, psu=psu.login)
     if psu.sca != "interactive":
         return _automatic_outcome(scenario, journey, psu)
@@ -251,14 +323,18 @@ def _authenticate(scenario: Scenario, journey: Journey):
     psu = scenario.psu(journey.bank, journey.psu or "")
     if psu is None:
         raise PageError("Client inconnu", "This customer no longer exists in the bank's scenario.", 410)
+    attempt = _attempt(scenario, journey.bank, psu.login)
+    if attempt.locked_until:
+        return _locked(scenario, journey, psu.login, attempt.locked_until)
     if not same_secret(request.form.get("otp", ""), psu.otp):
         journey = journey.at_step(journey.step, snapshot().now, attempts=journey.attempts + 1)
-        if journey.attempts >= scenario.settings.sca.otp_attempts:
-            return _finish(
-                journey, error_params(journey, "access_denied", "strong authentication failed: too many wrong codes")
-            )
-        _save(journey.id, journey.to_dict())
-        return _page(scenario, journey, "Code incorrect.", 401)
+        if attempt.failures < scenario.settings.sca.psu_lockout.attempts:
+            if journey.attempts >= scenario.settings.sca.otp_attempts:
+                return _finish(journey, error_params(journey, "access_denied",
+                                                     "strong authentication failed: too many wrong codes"))
+            _save(journey.id, journey.to_dict())
+        return _failed(scenario, journey, psu.login, attempt, "Code incorrect.")
+    sandbox().store.clear_psu_failures(journey.bank, psu.login)  # a complete strong authentication
     journey = journey.at_step("consent", snapshot().now, authenticated_at=snapshot().now.timestamp())
     _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)

@@ -15,7 +15,7 @@ from typing import Mapping
 
 from flask import request
 
-from ..errors import OAuthError
+from ..errors import OAuthError, quoted
 from ..scenario import Scenario, Tpp
 from ..tpp.registry import IdentityRefused, RegistryStore, access_refusal, check_client_certificate, effective_tpp
 from ..tpp.transport import client_certificate
@@ -27,7 +27,7 @@ def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Regi
         raise OAuthError("invalid_client", "the 'client_id' parameter is missing", 401)
     tpp = effective_tpp(scenario, store, client_id)
     if tpp is None:
-        raise OAuthError("invalid_client", f"no TPP is registered with client_id {client_id}", 401)
+        raise OAuthError("invalid_client", f"no TPP is registered with client_id {quoted(client_id)}", 401)
     cert, unreadable = client_certificate(request)
     try:
         check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..errors import OAuthError
+from ..errors import OAuthError, quoted
 from ..stet.versions import SCOPES
 from ..web import requested_bank, sandbox, snapshot
 from . import tokens
@@ -21,7 +21,7 @@ def _form() -> dict:
     form = request.form
     repeated = next((k for k in form if len(form.getlist(k)) > 1), None)
     if repeated:
-        raise OAuthError("invalid_request", f"the '{repeated}' parameter is repeated")
+        raise OAuthError("invalid_request", f"the {quoted(repeated, 64)} parameter is repeated")
     return form.to_dict()
 
 
@@ -73,6 +73,7 @@ def metadata() -> Response:
             "response_types_supported": ["code"],
             "grant_types_supported": list(GRANTS),
             "scopes_supported": sorted(SCOPES),
+            "code_challenge_methods_supported": list(snapshot().scenario.settings.pkce_methods),
             "token_endpoint_auth_methods_supported": ["tls_client_auth"],
             "revocation_endpoint_auth_methods_supported": ["tls_client_auth"],
             "tls_client_certificate_bound_access_tokens": False,

@@ -37,6 +37,8 @@ class Journey:
     psu: Optional[str] = None
     attempts: int = 0
     authenticated_at: Optional[float] = None
+    code_challenge: Optional[str] = None  # PKCE (RFC 7636), bound to the code this journey issues
+    code_challenge_method: Optional[str] = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -4,7 +4,8 @@ Plain functions over the store and the scenario, tested without HTTP:
 
 * an authorization code is single use, short lived, bound to the TPP and the
   ``redirect_uri``; replaying it revokes the pair it produced;
-* the code exchange carries no ``scope``;
+* the code exchange carries no ``scope``, and the ``code_verifier`` of the PKCE challenge the code
+  was issued with (``pkce``);
 * a refresh gives a new access token and the *same* refresh token back, kills
   the old access token, and is refused once the PSU's last strong
   authentication is older than the re-authentication period (180 days);
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from ..errors import ApiError, OAuthError
+from ..errors import ApiError, OAuthError, quoted
 from ..scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
 from ..store import Grant, SqliteStore, token_hash
+from .pkce import verifier_problem
 
 
 def new_secret() -> str:
@@ -39,6 +41,8 @@ class Consent:
     scope: str
     iban: str
     authenticated_at: datetime
+    code_challenge: Optional[str] = None  # PKCE: the code is only exchanged with the matching code_verifier
+    code_challenge_method: Optional[str] = None
 
 
 def issue_code(store: SqliteStore, scenario: Scenario, now: datetime, consent: Consent) -> str:
@@ -51,6 +55,8 @@ def issue_code(store: SqliteStore, scenario: Scenario, now: datetime, consent: C
         "scope": consent.scope,
         "iban": consent.iban,
         "authenticated_at": consent.authenticated_at.timestamp(),
+        "code_challenge": consent.code_challenge,
+        "code_challenge_method": consent.code_challenge_method,
     }
     store.put_code(code, data, now + scenario.settings.tokens.authorization_code_lifetime)
     return code
@@ -97,6 +103,10 @@ def exchange_code(
             raise OAuthError("invalid_grant", "redirect_uri differs from the one used at /authorize")
         if data["bank"] != bank:
             raise OAuthError("invalid_grant", "authorization code was issued by another establishment")
+        problem = verifier_problem(data.get("code_challenge"), data.get("code_challenge_method"),
+                                   form.get("code_verifier"))
+        if problem:
+            raise OAuthError("invalid_grant", problem)
     if not store.redeem_code(code, now):
         store.revoke_code_grant(code, now)
         raise OAuthError(
@@ -152,7 +162,7 @@ def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping
     token = _require(form, "token")
     hint = form.get("token_type_hint")
     if hint not in (None, "access_token", "refresh_token"):
-        raise OAuthError("unsupported_token_type", f"token_type_hint '{hint}' is not supported")
+        raise OAuthError("unsupported_token_type", f"token_type_hint {quoted(hint, 64)} is not supported")
     lookups = [store.grant_by_access_token, store.grant_by_refresh_token]
     if hint == "refresh_token":
         lookups.reverse()

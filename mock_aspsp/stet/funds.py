@@ -31,6 +31,7 @@ blueprint = Blueprint("stet", __name__)
 HAL_JSON = "application/hal+json; charset=utf-8"
 REQUEST_ID_MAX = 70
 REQUEST_DEFINITION = "PaymentCoverageRequestResource"
+JSON_WHITESPACE = " \t\n\r"  # RFC 8259 §2: what may surround a JSON text
 SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x-request-id digest"'
 
 
@@ -64,18 +65,20 @@ def _request_id(request: Request) -> str:
     return request_id
 
 
-def _body(request: Request, version: ApiVersion) -> dict:
+def _body(request: Request, version: ApiVersion) -> tuple[dict, str]:
+    """The body as read (numbers as Decimal) and its JSON text, to echo as the TPP sent it."""
     if request.mimetype != "application/json":
         raise ApiError(415, "Content-Type must be application/json")
     try:
-        body = jsonio.loads(request_body(request) or b"null")
+        text = jsonio.text(request_body(request)) or "null"
+        body = jsonio.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to parse
         raise ApiError(400, "body: not valid JSON") from None
     problem = schema_set(version.schema_file).problem(REQUEST_DEFINITION, body)
     if problem:
         g.validation_errors = schema_set(version.schema_file).errors(REQUEST_DEFINITION, body)
         raise ApiError(400, problem)
-    return body
+    return body, text.strip(JSON_WHITESPACE)
 
 
 def _amount(body: dict) -> Decimal:
@@ -97,6 +100,13 @@ def _iban(body: dict) -> str:
     if not is_valid_iban(iban):
         raise ApiError(400, "accountId.iban: check digits are wrong (ISO 13616 mod-97)")
     return iban
+
+
+def _report(request_text: str, result: bool, path: str) -> str:
+    """The coverage report: the request exactly as sent (amounts as written, not re-encoded through
+    binary floats), then ``result`` and ``_links`` in the standard library's layout."""
+    return (f'{{"request": {request_text}, "result": {"true" if result else "false"}, '
+            f'"_links": {json.dumps(_link(path))}}}')
 
 
 def _link(path: str) -> dict:
@@ -144,7 +154,7 @@ def funds_confirmations(prefix: str) -> Response:
     qsealc = _check_identity(current, scenario, store, now, grant.client_id)
     if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
         raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
-    body = _body(current, version)
+    body, text = _body(current, version)
     iban = _iban(body)
     amount = _amount(body)
     if iban != grant.iban:
@@ -157,5 +167,4 @@ def funds_confirmations(prefix: str) -> Response:
     if reason and scenario.settings.ineligible_accounts == "error":
         raise ApiError(403, f"accountId.iban: {reason}")
     result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
-    payload = {"request": body, "result": result, "_links": _link(current.path)}
-    return Response(json.dumps(payload), 200, content_type=HAL_JSON)
+    return Response(_report(text, result, current.path), 200, content_type=HAL_JSON)

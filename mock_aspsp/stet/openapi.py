@@ -97,6 +97,19 @@ def _components_refs(node: Any) -> Any:
     return node
 
 
+def _bank_rules(schemas: dict) -> dict:
+    """STET's definitions with the bank's own restrictions on what it accepts: an account is named by
+    its IBAN only (README, "Funds decision"), so a document says what the API refuses."""
+    account = schemas["AccountIdentification"]
+    schemas["AccountIdentification"] = {
+        **account,
+        "description": f"{account.get('description', '')} This bank identifies accounts by IBAN only: "
+                       "'iban' is required; a card number or another identification ('other') is refused.".strip(),
+        "required": ["iban"],
+    }
+    return schemas
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -246,7 +259,7 @@ def build_document(version: ApiVersion) -> dict:
     """A fresh OpenAPI 3.1 document for ``version`` (built from the validator's schema file)."""
     source = schema_set(version.schema_file).document
     stet = source.get("x-stet", {})
-    schemas = {**_components_refs(source.get("$defs", {})), **_token_schemas()}
+    schemas = {**_bank_rules(_components_refs(source.get("$defs", {}))), **_token_schemas()}
     return {
         "openapi": OPENAPI_VERSION,
         "jsonSchemaDialect": JSON_SCHEMA_DIALECT,

@@ -65,7 +65,7 @@ def fingerprint(certificate: x509.Certificate) -> str:
 
 def normalize_fingerprint(text: str) -> str:
     """Accept ``AB:CD:..`` or mixed case as openssl prints it; compare in lowercase hex."""
-    return text.replace(":", "").strip().lower()
+    return text.replace(":", "").strip(" ").lower()  # spaces of a copy-paste, never a newline
 
 
 def _der_from(data: Union[bytes, str]) -> bytes:

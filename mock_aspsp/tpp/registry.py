@@ -130,7 +130,8 @@ def check_request_signature(
                 raise IdentityRefused(401, error.reason) from None
         return None
     try:
-        cert = verify_request(method, path_with_query, headers, body, scenario.certificate, DEFAULT_REQUIRED_HEADERS)
+        cert = verify_request(method, path_with_query, headers, body, scenario.certificate, DEFAULT_REQUIRED_HEADERS,
+                              now=now)
     except SignatureRejected as error:
         raise IdentityRefused(401, error.reason) from None
     if cert.organization_identifier != client_id:

@@ -17,6 +17,8 @@ import hmac
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Optional
 
 from cryptography.exceptions import InvalidSignature
@@ -34,7 +36,11 @@ SUPPORTED_ALGORITHMS = ("rsa-sha256", "hs2019")
 DEFAULT_REQUIRED_HEADERS = ("(request-target)", "x-request-id")
 _SIGNED_IF_PRESENT = ("digest", "x-request-id", "date")
 
-_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))\s*(?:,|$)')
+#: How far a signed instant ((created), (expires), Date) may be from the bank's clock, the mock's
+#: (README, "Certificates and signatures"): the clocks of two honest machines differ a little.
+CLOCK_SKEW = timedelta(minutes=5)
+
+_PARAM = re.compile(r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))\s*(?:,|\Z)')
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _HEX40 = re.compile(r"[0-9a-fA-F]{40}")
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
@@ -97,7 +103,7 @@ def parse_signature_header(value: str) -> SignatureParams:
     times = {}
     for name in ("created", "expires"):
         if name in params:
-            if not params[name].isdigit():
+            if not (params[name].isascii() and params[name].isdigit()):
                 raise SignatureRejected(f"malformed Signature header: the {name!r} parameter is not a Unix time")
             times[name] = int(params[name])
     return SignatureParams(
@@ -208,6 +214,32 @@ def _to_bytes(text: str) -> bytes:
         return text.encode("utf-8")
 
 
+def _clock(instant: datetime) -> str:
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_signed_instants(params: SignatureParams, present: Mapping[str, str], now: datetime) -> None:
+    """A signature is only as fresh as what it signed: a signed ``(created)``, ``(expires)`` or ``Date`` must
+    be within CLOCK_SKEW of ``now`` (the mock's clock: move it, and the TPP's instants must follow)."""
+    skew, bank = CLOCK_SKEW, f"the bank's clock is {_clock(now)} (mock time)"
+    minutes = int(skew.total_seconds() // 60)
+    if "(created)" in params.headers and params.created is not None:
+        if datetime.fromtimestamp(params.created, timezone.utc) > now + skew:
+            raise SignatureRejected(f"signature created in the future: {bank}, {minutes} min of skew at most")
+    if "(expires)" in params.headers and params.expires is not None:
+        if datetime.fromtimestamp(params.expires, timezone.utc) < now - skew:
+            raise SignatureRejected(f"signature expired at {_clock(datetime.fromtimestamp(params.expires, timezone.utc))}: "
+                                    f"{bank}")
+    if "date" in params.headers:
+        try:
+            date = parsedate_to_datetime(present.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            raise SignatureRejected("signed Date header is not an HTTP date (RFC 9110: Sun, 06 Nov 1994 08:49:37 GMT)") from None
+        date = date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+        if abs(date - now) > skew:
+            raise SignatureRejected(f"signed Date is {_clock(date)}: {bank}, {minutes} min of skew at most")
+
+
 def _verify(public_key: object, algorithm: str, signature: bytes, data: bytes) -> bool:
     """Try each scheme the algorithm may stand for with this key type."""
     if isinstance(public_key, rsa.RSAPublicKey):
@@ -241,12 +273,14 @@ def verify_request(
     body: bytes,
     resolve: Resolver,
     required_headers: Sequence[str] = DEFAULT_REQUIRED_HEADERS,
+    now: Optional[datetime] = None,
 ) -> TppCertificate:
     """Check a request's QSealC signature and digest; return the certificate that signed it.
 
     ``resolve`` maps a SHA-256 fingerprint to a registered certificate (or
     None); checking that certificate (trust, dates, revocation, role, owner)
-    is the caller's job, with ``check_certificate``.
+    is the caller's job, with ``check_certificate``. With ``now``, the signed
+    instants are checked against it (``check_signed_instants``).
     """
     present = _lowercase(headers)
     value = _signature_value(present)
@@ -281,6 +315,8 @@ def verify_request(
             f"bad signature: it does not verify with the QSealC's public key over the signed headers "
             f"({' '.join(params.headers)}); a header value or the request target differs from what was signed"
         )
+    if now is not None:
+        check_signed_instants(params, present, now)
     return cert
 
 
@@ -294,11 +330,14 @@ def sign_request(
     private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
     algorithm: str = "rsa-sha256",
     signed_headers: Optional[Sequence[str]] = None,
+    created: Optional[int] = None,
+    expires: Optional[int] = None,
 ) -> dict[str, str]:
     """The ``Digest`` (when there is a body) and ``Signature`` headers to add to a request.
 
     By default it signs ``(request-target)`` and, when present, ``digest``,
     ``x-request-id``, ``date`` and every ``psu-*`` header, as STET asks.
+    ``created`` / ``expires`` (Unix times) are sent as parameters, to sign as ``(created)`` / ``(expires)``.
     """
     if algorithm not in SUPPORTED_ALGORITHMS:
         raise ValueError(f"unsupported algorithm {algorithm!r}")
@@ -309,7 +348,8 @@ def sign_request(
     if signed_headers is None:
         signed_headers = ["(request-target)", *(n for n in present if n in _SIGNED_IF_PRESENT or n.startswith("psu-"))]
     names = tuple(n.lower() for n in signed_headers)
-    data = _to_bytes(signing_string(method, path_with_query, present, SignatureParams(key_id, algorithm, names, b"")))
+    params = SignatureParams(key_id, algorithm, names, b"", created, expires)
+    data = _to_bytes(signing_string(method, path_with_query, present, params))
     if isinstance(private_key, rsa.RSAPrivateKey):
         if algorithm == "hs2019":
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=padding.PSS.DIGEST_LENGTH)
@@ -320,8 +360,10 @@ def sign_request(
         signature = private_key.sign(data, ec.ECDSA(hashes.SHA512()))
     else:
         raise ValueError("sign with an RSA key, or with an EC key and hs2019")
+    times = "".join(f"{name}={value}," for name, value in (("created", created), ("expires", expires))
+                    if value is not None)
     added["Signature"] = (
-        f'keyId="{key_id}",algorithm="{algorithm}",headers="{" ".join(names)}",'
+        f'keyId="{key_id}",algorithm="{algorithm}",{times}headers="{" ".join(names)}",'
         f'signature="{base64.b64encode(signature).decode("ascii")}"'
     )
     return added

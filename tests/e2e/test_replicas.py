@@ -142,13 +142,15 @@ def test_admin_changes_on_one_replica_reach_the_other(replicas):
     current = requests.get(f"{a}/__admin/scenario", timeout=10).json()
     document = yaml.safe_load(current["yaml"])
     document["name"] = "swapped on replica A"
-    swapped = requests.put(f"{a}/__admin/scenario", data=yaml.safe_dump(document), timeout=10)
+    yaml_body = {"Content-Type": "application/yaml"}
+    swapped = requests.put(f"{a}/__admin/scenario", data=yaml.safe_dump(document), headers=yaml_body, timeout=10)
     assert swapped.status_code == 200, swapped.text
     seen = {requests.get(f"{b}/__admin/health", headers={"Connection": "close"}, timeout=10).json()["scenario"]
             for _ in range(4)}
     assert seen == {"swapped on replica A"}
     assert requests.get(f"{b}/__admin/scenario", timeout=10).json()["version"] == current["version"] + 1
-    restored = requests.put(f"{b}/__admin/scenario", data=current["yaml"], timeout=10)  # for whatever runs next
+    # Back to the first scenario, for whatever runs next.
+    restored = requests.put(f"{b}/__admin/scenario", data=current["yaml"].encode(), headers=yaml_body, timeout=10)
     assert restored.status_code == 200
 
 

@@ -128,7 +128,10 @@ def test_admin_bodies_that_are_not_json_objects(client):
             for content_type in CONTENT_TYPES:
                 response = client.open(path, method=method, data=body, content_type=content_type)
                 check(response, path)
-                assert response.status_code in (400, 422), (path, body[:20], response.get_json())
+                # 415: without an admin token, a body only a cross-site form could send is refused unread.
+                json_type = content_type.startswith("application/json")
+                assert response.status_code in ((400, 422) if json_type or not body else (415,)), (
+                    path, body[:20], content_type, response.get_json())
     still_serving(client)
 
 

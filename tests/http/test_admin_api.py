@@ -69,8 +69,10 @@ def test_account_patch_changes_the_answer_and_is_validated(client, tpp):
     blocked = tpp.confirm(access, portal_body(amount="1"))
     assert blocked.status_code == 403
     assert "blocked" in blocked.get_json()["message"]
-    for body in ({"status": "closed"}, {"balance": "lots"}, {"colour": "red"}, {}, ["x"]):
+    for body in ({"status": "closed"}, {"colour": "red"}, {}, ["x"]):
         assert client.patch(f"/__admin/accounts/{PORTAL_IBAN}", json=body).status_code == 400
+    refused = client.patch(f"/__admin/accounts/{PORTAL_IBAN}", json={"balance": "lots"})
+    assert refused.status_code == 422 and refused.get_json()["problems"][0].startswith("balance: "), refused.get_json()
     assert client.patch("/__admin/accounts/FR7630007000010001234560191?bank=13807",
                         json={"balance": "1"}).status_code == 404
 
@@ -121,7 +123,8 @@ def test_journal_is_bounded_oldest_first(tmp_path):
 
 def test_scenario_swap_refused_keeps_the_old_world(client, tpp):
     access = tpp.tokens()["access_token"]
-    refused = client.put("/__admin/scenario", data="banks: [{code: '1', name: x}]\ntpps: []\n")
+    refused = client.put("/__admin/scenario", data="banks: [{code: '1', name: x}]\ntpps: []\n",
+                         content_type="application/yaml")
     assert refused.status_code == 422
     problems = refused.get_json()["problems"]
     assert any("banks[0].code" in p for p in problems) and any("tpps" in p for p in problems)
@@ -147,7 +150,7 @@ def test_scenario_swap_accepts_json(client):
 
 
 def test_scenario_swap_refuses_non_utf8(client):
-    assert client.put("/__admin/scenario", data=b"\xff\xfe").status_code == 400
+    assert client.put("/__admin/scenario", data=b"\xff\xfe", content_type="application/yaml").status_code == 400
 
 
 @pytest.fixture
@@ -172,7 +175,7 @@ def test_admin_accepts_the_token_and_health_stays_open(guarded_client):
 def test_a_swapped_scenario_brings_its_journal_size(client):
     scenario = yaml.safe_load(default_scenario().read_text())
     scenario["settings"]["journal_size"] = 2
-    assert client.put("/__admin/scenario", data=yaml.safe_dump(scenario)).status_code == 200
+    assert client.put("/__admin/scenario", data=yaml.safe_dump(scenario), content_type="application/yaml").status_code == 200
     for n in range(4):
         client.post("/v1/funds-confirmations", headers={"X-Request-ID": f"s{n}"})
     assert [e["x_request_id"] for e in client.get("/__admin/requests").get_json()["requests"]] == ["s2", "s3"]

@@ -137,11 +137,18 @@ def test_nan_and_infinity_are_not_json(tpp, access, amount):
     assert_error_model(post(tpp, "v1.4.2", access("cbpii"), data=data), 400, "v1.4.2", names="body")
 
 
-@pytest.mark.parametrize("amount", ["1e400", "-1e400", "1e-400", "1e14"])
+@pytest.mark.parametrize("amount", ["1e400", "-1e400", "1e14", "-1e-400"])
 def test_out_of_range_number_amounts_are_400_not_500(tpp, access, amount):
     data = json.dumps(portal_body()).replace('"12345"', amount)
     response = post(tpp, "v1.4.2", access("cbpii"), data=data)
     assert_error_model(response, 400, "v1.4.2", names="instructedAmount.amount")
+
+
+def test_a_tiny_number_amount_is_exact_not_rounded_to_zero(tpp, access):
+    """Read as a Decimal, 1e-400 is above zero (a binary float made it 0, refused as not positive)."""
+    data = json.dumps(portal_body()).replace('"12345"', "1e-400")
+    response = post(tpp, "v1.4.2", access("cbpii"), data=data)
+    assert response.status_code == 200 and response.get_json()["result"] is True
 
 
 def test_number_amount_is_refused_in_v1_and_accepted_later(tpp, access):

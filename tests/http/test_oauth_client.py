@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+from authlib.common.security import generate_token
 from authlib.common.urls import url_decode
 from authlib.integrations.requests_client import OAuth2Session
 
@@ -164,3 +165,23 @@ def test_refusal_comes_back_to_the_authlib_client_as_access_denied(server, metad
     params = parse_qs(urlsplit(refused.headers["Location"]).query)
     assert params["error"] == ["access_denied"] and params["state"] == [state]
     assert "code" not in params
+
+
+def test_authlib_with_pkce_s256(server, metadata):
+    """Authlib computes the S256 challenge and sends the verifier: the bank checks what it derived."""
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    tpp = OAuth2Session(client_id=CLIENT_ID, redirect_uri=REDIRECT_URI, token_endpoint_auth_method="none",
+                        token_endpoint=metadata["token_endpoint"], code_challenge_method="S256")
+    sent = token_requests(tpp)
+    verifier = generate_token(64)
+    url, _ = tpp.create_authorization_url(metadata["authorization_endpoint"], scope="cbpii", code_verifier=verifier)
+    assert parse_qs(urlsplit(url).query)["code_challenge_method"] == ["S256"]
+    token = tpp.fetch_token(authorization_response=psu_approves(url), code_verifier=verifier)
+    assert sent[0]["code_verifier"] == verifier and token["access_token"]
+    # The same journey, but the verifier lost on the TPP's side: the code alone gets nothing.
+    url, _ = tpp.create_authorization_url(metadata["authorization_endpoint"], scope="cbpii",
+                                          code_verifier=generate_token(64))
+    code = parse_qs(urlsplit(psu_approves(url)).query)["code"][0]
+    refused = requests.post(metadata["token_endpoint"], timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "client_id": CLIENT_ID})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"

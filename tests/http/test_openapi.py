@@ -74,8 +74,12 @@ def test_components_are_the_validators_own_definitions(served_document):
     source = schema_set(version.schema_file).document["$defs"]
     schemas = document["components"]["schemas"]
     for name, definition in source.items():
+        served = dict(schemas[name])
+        if name == "AccountIdentification":  # the bank's own rule on top of STET's: an IBAN is required
+            assert served.pop("required") == ["iban"] and "IBAN only" in served.pop("description")
+            definition = {k: v for k, v in definition.items() if k != "description"}
         # Same text once the references are moved from $defs to components/schemas.
-        assert json.dumps(schemas[name], sort_keys=True) == json.dumps(definition, sort_keys=True).replace(
+        assert json.dumps(served, sort_keys=True) == json.dumps(definition, sort_keys=True).replace(
             "#/$defs/", "#/components/schemas/"
         )
     every_ref = list(refs(document))

@@ -177,12 +177,14 @@ def body_bytes(amount="100") -> bytes:
     return json.dumps(portal_body(amount=amount, iban=BRUNO_IBAN)).encode()
 
 
-def signed_headers(access, body=None, *, seal=None, key_id=None, request_id="req-1", signed=None, path=PATH):
+def signed_headers(access, body=None, *, seal=None, key_id=None, request_id="req-1", signed=None, path=PATH,
+                   extra=None, **times):
     seal = seal or pki().good.qsealc
     body = body_bytes() if body is None else body
-    headers = {"Authorization": f"Bearer {access}", "X-Request-ID": request_id, "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {access}", "X-Request-ID": request_id, "Content-Type": "application/json",
+               **(extra or {})}
     headers.update(sign_request("POST", path, headers, body, key_id=key_id or make_key_id(KEY_ID_PREFIX, seal.sha256),
-                                private_key=seal.private_key, signed_headers=signed))
+                                private_key=seal.private_key, signed_headers=signed, **times))
     return headers
 
 
@@ -369,6 +371,61 @@ def test_qsealc_revoked_by_the_admin_api(client, access):
     assert client.post("/__admin/certificates/revoke", json={"sha256": seal.sha256}).status_code == 200
     response = confirm(client, signed_headers(access))
     assert_error_model(response, 403, names=f"QSealC refused: certificate {seal.sha256} is revoked")
+
+
+# -- signed instants: (created), (expires), Date, against the mock clock ---------------------------
+WITH_TIMES = ["(request-target)", "x-request-id", "digest", "(created)", "(expires)"]
+
+
+def test_signed_created_and_expires_within_the_skew_are_accepted(client, access):
+    now = int(START.timestamp())
+    for created, expires in ((now, now + 60), (now + 299, now + 600), (now - 3600, now - 299)):
+        headers = signed_headers(access, signed=WITH_TIMES, created=created, expires=expires)
+        assert_funds_answer(confirm(client, headers))
+
+
+@pytest.mark.parametrize("offset,expires_in,message", [
+    (301, 600, "signature created in the future"),
+    (-7200, -301, "signature expired"),
+])
+def test_signed_created_or_expires_beyond_the_skew_is_refused(client, access, offset, expires_in, message):
+    now = int(START.timestamp())
+    headers = signed_headers(access, signed=WITH_TIMES, created=now + offset, expires=now + expires_in)
+    response = confirm(client, headers)
+    assert_error_model(response, 401, names=message)
+    assert "mock time" in response.get_json()["message"]
+
+
+def test_signed_instants_follow_the_mock_clock(client, access, advance):
+    """Moved 50 minutes on, the bank's clock (mock time) is what a signed instant is compared with."""
+    now = int(START.timestamp())
+    advance(timedelta(minutes=50))
+    headers = signed_headers(access, signed=WITH_TIMES, created=now, expires=now + 600)
+    assert_error_model(confirm(client, headers), 401, names="signature expired")
+    moved = now + 3000
+    assert_funds_answer(confirm(client, signed_headers(access, signed=WITH_TIMES, created=moved, expires=moved + 60)))
+
+
+@pytest.mark.parametrize("date,status,message", [
+    ("Thu, 15 Jan 2026 10:00:00 GMT", 200, None),
+    ("Thu, 15 Jan 2026 10:04:59 GMT", 200, None),
+    ("Thu, 15 Jan 2026 10:05:01 GMT", 401, "signed Date"),
+    ("Thu, 15 Jan 2026 09:00:00 GMT", 401, "signed Date"),
+    ("yesterday", 401, "signed Date"),
+])
+def test_a_signed_date_is_checked_against_the_mock_clock(client, access, date, status, message):
+    headers = signed_headers(access, extra={"Date": date})
+    assert "date" in headers["Signature"]
+    response = confirm(client, headers)
+    if status == 200:
+        assert_funds_answer(response)
+    else:
+        assert_error_model(response, 401, names=message)
+
+
+def test_an_unsigned_date_is_not_checked(client, access):
+    headers = signed_headers(access)
+    assert_funds_answer(confirm(client, {**headers, "Date": "Thu, 01 Jan 1970 00:00:00 GMT"}))
 
 
 def test_signature_in_the_journal(client, access):

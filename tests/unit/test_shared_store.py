@@ -336,3 +336,38 @@ def test_a_refused_clock_advance_changes_nothing(store):
     with pytest.raises(ValueError):
         store.advance_clock(timedelta(days=1), refuse)
     assert store.sync_state().clock_offset == timedelta(days=1)
+
+
+# -- PSU lock-out --------------------------------------------------------------------------------
+LOCKOUT = (5, timedelta(minutes=15))
+
+
+def test_parallel_attempts_of_one_login_are_each_counted_once(store):
+    found = at_once(lambda i: store.psu_attempt("30007", "alice", NOW, *LOCKOUT))
+    counted = sorted(f.failures for f in found if f.locked_until is None)
+    assert counted == [1, 2, 3, 4, 5]  # five may be checked; the other fifteen find the login locked
+    assert all(f.locked_until == NOW + LOCKOUT[1] for f in found if f.locked_until is not None)
+    assert store.psu_failures("30007", "alice", NOW) == (5, NOW + LOCKOUT[1])
+
+
+def test_a_right_password_uncounts_its_attempt_and_an_authentication_clears(store):
+    for _ in range(3):
+        store.psu_attempt("30007", "alice", NOW, *LOCKOUT)
+    store.psu_attempt_passed("30007", "alice")
+    assert store.psu_failures("30007", "alice", NOW)[0] == 2
+    store.clear_psu_failures("30007", "alice")
+    assert store.psu_failures("30007", "alice", NOW) == (0, None)
+    store.psu_attempt("30007", "alice", NOW, *LOCKOUT)
+    store.psu_attempt_passed("30007", "alice")
+    assert store.psu_failures("30007", "alice", NOW) == (0, None)
+
+
+def test_lock_out_counts_are_per_bank_and_login_and_expire_on_the_given_clock(store):
+    store.lock_psu("30007", "alice", NOW, *LOCKOUT)
+    assert store.psu_attempt("30007", "alice", NOW + timedelta(minutes=14), *LOCKOUT).locked_until is not None
+    assert store.psu_attempt("13807", "alice", NOW, *LOCKOUT).failures == 1
+    assert store.psu_attempt("30007", "x" * 100_000, NOW, *LOCKOUT).failures == 1  # any text, a bounded key
+    later = store.psu_attempt("30007", "alice", NOW + timedelta(minutes=15), *LOCKOUT)
+    assert (later.failures, later.locked_until) == (1, None)
+    store.reset()
+    assert store.psu_failures("30007", "alice", NOW) == (0, None)
