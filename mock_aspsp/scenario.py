@@ -479,7 +479,9 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
     if isinstance(generate, dict) and _text(generate, "bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
     psus, per_psu = (generate.get("psus"), generate.get("accounts_per_psu", 2)) if isinstance(generate, dict) else (0, 0)
-    if isinstance(psus, int) and isinstance(per_psu, int) and psus * per_psu > MAX_GENERATED_ACCOUNTS:
+    # Only when each count is within its own bound: a count the schema refused is one problem, not two.
+    if (isinstance(psus, int) and isinstance(per_psu, int) and psus <= MAX_GENERATED_PSUS
+            and psus * per_psu > MAX_GENERATED_ACCOUNTS):
         problem(["generate", "accounts_per_psu"], f"{psus} PSUs with {per_psu} "
                                                   f"accounts each: at most {MAX_GENERATED_ACCOUNTS} accounts in all")
     return problems
