@@ -11,6 +11,7 @@ from .config import from_environment
 from .resources import default_scenario
 from .pki import DEFAULT_REDIRECT_URIS
 from .scenario import ScenarioError, read_scenario
+from .serving import Limits
 from .store import StoreUnavailable, describe_store
 from .tpp.transport import DEFAULT_HEADER as DEFAULT_CLIENT_CERT_HEADER
 
@@ -26,6 +27,13 @@ def _int_env(name: str, default: int) -> int:
     return int(value) if value and value.isdigit() else default
 
 
+def _float_env(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name) or default)
+    except ValueError:
+        return default
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mock-aspsp", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"mock-aspsp {__version__}")
@@ -33,9 +41,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the sandbox with gunicorn",
-        description="Serve the sandbox (gunicorn, several workers sharing one SQLite state file, or several "
-                    "replicas sharing one Redis with --store).",
+        help="serve the sandbox (several worker processes)",
+        description="Serve the sandbox: several worker processes sharing one SQLite state file, or several "
+                    "replicas sharing one Redis with --store. Plain HTTP is served by granian; HTTPS "
+                    "(--tls-cert) by gunicorn's threaded workers, which hand the client certificate to the app.",
     )
     serve.add_argument(
         "--scenario",
@@ -46,7 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=_int_env("MOCK_ASPSP_PORT", 8080),
                        help="port to listen on (env MOCK_ASPSP_PORT; default 8080)")
     serve.add_argument("--workers", type=int, default=_int_env("MOCK_ASPSP_WORKERS", 2),
-                       help="gunicorn worker processes (env MOCK_ASPSP_WORKERS; default 2)")
+                       help="worker processes (env MOCK_ASPSP_WORKERS; default 2)")
+    serve.add_argument("--client-timeout", type=float, metavar="SECONDS",
+                       default=_float_env("MOCK_ASPSP_CLIENT_TIMEOUT", Limits.client_timeout),
+                       help="close a connection that has not sent a complete request head within this time: "
+                            "idle from the start, kept alive between requests, trickling its headers, or still "
+                            f"in its TLS handshake (env MOCK_ASPSP_CLIENT_TIMEOUT; default {Limits.client_timeout:g})")
+    serve.add_argument("--threads", type=int, metavar="N", default=_int_env("MOCK_ASPSP_THREADS", Limits.threads),
+                       help="requests one worker runs at once; a request whose body trickles in holds one until "
+                            f"it is complete (env MOCK_ASPSP_THREADS; default {Limits.threads})")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
     serve.add_argument("--store", metavar="URL",
@@ -189,7 +206,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = from_environment(scenario=args.scenario, db=args.db, client_cert_header=args.client_cert_header,
                               store=args.store, publish_scenario=args.publish_scenario)
-    problem = _tls_problem(args)
+    problem = _tls_problem(args) or _limits_problem(args)
     if problem:
         print(f"mock-aspsp serve: {problem}", file=sys.stderr)
         return 2
@@ -205,13 +222,14 @@ def _serve(args: argparse.Namespace) -> int:
     state = describe_store(config.store, str(config.db))
     print(f"mock-aspsp {__version__}: scenario {config.scenario}, state {state}, "
           f"{scheme}://{args.host}:{args.port}/", file=sys.stderr, flush=True)
-    options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
+    on_ready = None
     if args.watch:
         from .watch import start_watching
 
-        # Started once gunicorn's master is ready; swaps go through the store to every worker.
-        options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
-    serve(app, args.host, args.port, args.workers, options)
+        # Started in the master once it listens; swaps go through the store to every worker.
+        on_ready = lambda: start_watching(app.extensions["mock_aspsp"], config.scenario)  # noqa: E731
+    tls = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
+    serve(app, args.host, args.port, args.workers, Limits(args.client_timeout, args.threads), tls, on_ready)
     return 0
 
 
@@ -222,6 +240,14 @@ def _tls_problem(args: argparse.Namespace) -> Optional[str]:
         path = getattr(args, option)
         if path and not os.path.isfile(path):
             return f"--{option.replace('_', '-')} {path}: no such file"
+    return None
+
+
+def _limits_problem(args: argparse.Namespace) -> Optional[str]:
+    if not args.client_timeout > 0:
+        return "--client-timeout must be a number of seconds above 0"
+    if args.threads < 1:
+        return "--threads must be at least 1"
     return None
 
 
