@@ -91,15 +91,28 @@ def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optiona
         served.stop()
 
 
-def headless_tokens(url: str, scope: str = "cbpii", state: str = "headless") -> dict:
+def tls_args(workdir: Path) -> tuple[list[str], Path]:
+    """``serve`` options for HTTPS with optional client certificates (a test CA, its server certificate
+    for 127.0.0.1), and the CA file a client verifies the server with."""
+    from mock_aspsp.pki import issue_bundle, load_issued, write_server_files
+
+    out = workdir / "certs"
+    issue_bundle(str(out), CLIENT_ID, "Test TPP", ["PSP_IC"])
+    ca = load_issued(str(out / "ca.pem"), str(out / "ca.key"))
+    files = write_server_files(str(out), ca, ["localhost", "127.0.0.1"])
+    return (["--tls-cert", str(files["server.pem"]), "--tls-key", str(files["server.key"]),
+             "--client-ca", str(out / "ca.pem")], out / "ca.pem")
+
+
+def headless_tokens(url: str, scope: str = "cbpii", state: str = "headless", verify=True) -> dict:
     """Tokens for the headless PSU: /authorize redirects with a code at once, then POST /token."""
-    authorize = requests.get(f"{url}/authorize", allow_redirects=False, timeout=10, params={
+    authorize = requests.get(f"{url}/authorize", allow_redirects=False, timeout=10, verify=verify, params={
         "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
         "scope": scope, "state": state, "login_hint": HEADLESS_PSU})
     assert authorize.status_code in (302, 303), authorize.text
     query = parse_qs(urlsplit(authorize.headers["Location"]).query)
     assert query.get("state") == [state], query
-    token = requests.post(f"{url}/token", timeout=10, data={
+    token = requests.post(f"{url}/token", timeout=10, verify=verify, data={
         "grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": REDIRECT_URI,
         "client_id": CLIENT_ID})
     assert token.status_code == 200, token.text
