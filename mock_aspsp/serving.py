@@ -53,7 +53,7 @@ class Limits:
     client_timeout: float = 10.0
     # Requests one worker runs at once. A request whose body trickles in holds one until the body
     # is complete; the others go on.
-    threads: int = 32
+    threads: int = 8
 
 
 class AccessLog:

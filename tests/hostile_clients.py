@@ -114,16 +114,18 @@ def _connection(url: str, context: Optional[ssl.SSLContext], timeout: float) -> 
 
 
 def normal_calls(url: str, token: str, deadline: float, context: Optional[ssl.SSLContext] = None,
-                 pause_s: float = 0.01, timeout: float = 30) -> Normal:
+                 pause_s: float = 0.01, timeout: float = 30, health: bool = True) -> Normal:
     """Health and funds-confirmations in turn until ``deadline``, each on a new connection (a new client
-    is what a stalled server fails first)."""
+    is what a stalled server fails first); ``health=False``: funds-confirmations only (the bench's bare
+    Flask baseline has no health endpoint)."""
     result = Normal()
-    calls = [("GET", "/__admin/health", None, {}),
-             ("POST", FUNDS_PATH, FUNDS_BODY, {"Authorization": f"Bearer {token}", "X-Request-ID": "normal",
+    calls = [("POST", FUNDS_PATH, FUNDS_BODY, {"Authorization": f"Bearer {token}", "X-Request-ID": "normal",
                                                "Content-Type": "application/json"})]
+    if health:
+        calls.append(("GET", "/__admin/health", None, {}))
     turn = 0
     while time.monotonic() < deadline:
-        method, path, body, headers = calls[turn % 2]
+        method, path, body, headers = calls[turn % len(calls)]
         turn += 1
         began = time.monotonic()
         connection = _connection(url, context, timeout)
@@ -159,34 +161,36 @@ def hostile_clients(url: str, token: str, seconds: float, counts: dict[str, int]
 
 
 def under_attack(url: str, token: str, seconds: float, counts: dict[str, int],
-                 context: Optional[ssl.SSLContext] = None) -> tuple[Normal, Hostility]:
+                 context: Optional[ssl.SSLContext] = None, **normal) -> tuple[Normal, Hostility]:
     """The normal client's calls while the hostile clients of ``counts`` hold on (they get a second's head
     start, so the normal calls all meet them)."""
     with hostile_clients(url, token, seconds + 1, counts) as seen:
         time.sleep(1)  # the hostile clients connect first: bounded by the with block's own deadline
-        normal = normal_calls(url, token, time.monotonic() + seconds, context)
-    return normal, seen
+        calls = normal_calls(url, token, time.monotonic() + seconds, context, **normal)
+    return calls, seen
 
 
 def idle_capacity(url: str, token: str, steps: list[int], context: Optional[ssl.SSLContext] = None,
-                  limit_ms: float = 100) -> int:
-    """The most idle connections (from ``steps``, rising) held open while every normal call of a short
-    round still answers within ``limit_ms``; 0 if even the first step fails."""
+                  limit_ms: float = 100, health: bool = True, round_s: float = 2) -> int:
+    """The most idle connections (from ``steps``, rising) held open while every normal call of a round of
+    ``round_s`` still answers within ``limit_ms`` (each step tried twice); 0 if even the first step fails."""
     held = 0
     for count in steps:
-        if not any(_holds(url, token, count, context, limit_ms) for _ in range(2)):  # twice: this VM stalls
+        if not any(_holds(url, token, count, context, limit_ms, health, round_s) for _ in range(2)):  # twice: this VM stalls
             return held
         held = count
     return held
 
 
-def _holds(url: str, token: str, count: int, context: Optional[ssl.SSLContext], limit_ms: float) -> bool:
+def _holds(url: str, token: str, count: int, context: Optional[ssl.SSLContext], limit_ms: float,
+           health: bool, round_s: float) -> bool:
     sockets = []
     try:
         for _ in range(count):
             sockets.append(socket.create_connection(_address(url), timeout=5))
         time.sleep(0.2)  # the server has accepted them all
-        normal = normal_calls(url, token, time.monotonic() + 2, context, timeout=limit_ms / 1000 * 5)
+        normal = normal_calls(url, token, time.monotonic() + round_s, context, timeout=limit_ms / 1000 * 5,
+                              health=health)
     except OSError:
         return False
     finally:
