@@ -9,7 +9,7 @@ In the TPP's suite, after ``pip install mock-aspsp``::
 
 One server per test session, reset to the scenario's initial state before each
 test. Override the ``mock_aspsp_scenario`` fixture to serve another scenario;
-``--mock-aspsp-mode=subprocess`` runs the real gunicorn server instead of the
+``--mock-aspsp-mode=subprocess`` runs the real server (``mock-aspsp serve``) instead of the
 in-process one.
 """
 from __future__ import annotations

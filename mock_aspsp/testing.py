@@ -1,7 +1,7 @@
 """Start the sandbox from a test suite and drive it: what a Python TPP team needs.
 
 ``running_sandbox`` serves it in this process (a threaded WSGI server, fast to
-start) or as a ``mock-aspsp serve`` subprocess (gunicorn, exactly as deployed);
+start) or as a ``mock-aspsp serve`` subprocess (exactly as deployed);
 ``AdminClient`` wraps the admin API. Only the standard library is used, so a
 TPP's test suite needs nothing beyond this package.
 """
@@ -109,7 +109,7 @@ class RunningSandbox:
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 20) -> Optional[int]:
-    """SIGTERM (gunicorn's and redis' graceful stop), SIGKILL only if it does not stop in time."""
+    """SIGTERM (the server's and redis' graceful stop), SIGKILL only if it does not stop in time."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

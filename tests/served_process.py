@@ -12,7 +12,7 @@ Import it from any test folder (``tests/`` is on ``sys.path``)::
 The server is the installed console script (next to ``sys.executable``, so the
 virtualenv's), on a free loopback port, with its own SQLite file; start-up is
 awaited by a bounded poll of the RFC 8414 metadata, and it is stopped by SIGTERM
-(gunicorn's graceful shutdown), killed only if it does not stop in time.
+(the server's graceful shutdown), killed only if it does not stop in time.
 """
 from __future__ import annotations
 

@@ -1,12 +1,17 @@
 """``make bench``: the product against a bare Flask-under-gunicorn baseline, in one run.
 
-Both servers run with the same number of gunicorn workers on this machine and
-are loaded by wrk with the same request, so every figure is printed twice:
-absolute, and as a ratio to the baseline measured seconds before. Rows:
+Both servers run with the same number of workers on this machine and are loaded
+by wrk with the same request, so every figure is printed twice: absolute, and as
+a ratio to the baseline measured seconds before. The product runs as
+``mock-aspsp serve`` does (granian); the same bare Flask app also runs on granian,
+for the CPU-per-call ratio on the same server. Rows:
 
 * POST /stet/psd2/v1.4.2/funds-confirmations (valid token, valid body) at
   concurrency 1 and 16: req/s, p50 / p99 latency, server CPU ms per request;
+* server CPU per call against bare Flask on granian;
 * start-up time to the first 200, and memory (PSS of master + workers) after load;
+* p99 of normal calls (a new connection each) while 64 idle connections are held, and
+  how many idle connections a server holds with no normal call waiting over 100 ms;
 * start-up and memory with a generated scenario of 10,000 PSUs / 20,000 accounts;
 * latency with 1,000,000 stored token pairs, against a nearly empty store: with one
   token (which each worker's look-up cache answers), and with a different stored token
@@ -15,7 +20,10 @@ absolute, and as a ratio to the baseline measured seconds before. Rows:
 * funds-confirmations with the Redis store (``serve --store redis://...``, the
   state of several replicas) beside the SQLite default: req/s, p50 / p99 at
   concurrency 1 and 16, on a redis-server started here on a free port (skipped,
-  saying why, when redis-server is not installed).
+  saying why, when redis-server is not installed);
+* the server comparison: the product under granian, gunicorn gthread (stock, and as
+  ``serve --tls-cert`` guards it), gevent and sync, with the same app and access log
+  (``product_on.py``): req/s, CPU, p99, and p99 with 64 idle connections held.
 """
 from __future__ import annotations
 
