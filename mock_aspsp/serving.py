@@ -80,7 +80,13 @@ class AccessLog:
             return start_response(status, headers, exc_info)
 
         try:
-            return self.app(environ, recording_start_response)
+            body = self.app(environ, recording_start_response)
+            if os.environ.get("XEXP") and not isinstance(body, list):
+                try:
+                    body = [b"".join(body)]
+                finally:
+                    close = getattr(body, "close", None)
+            return body
         finally:
             self._write(environ, answered[-1] if answered else "500", time.perf_counter() - began)
 
