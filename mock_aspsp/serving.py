@@ -200,8 +200,9 @@ def _guarded_worker_class():
 
         A new connection waits for its first byte on the worker's poller, not in a thread (gunicorn
         gives it a thread for up to 5 s: a few dozen idle sockets stalled every request). One that
-        has not delivered its request head, TLS handshake included, ``keepalive`` seconds after it
-        became readable is shut down, which frees the thread reading it."""
+        has not delivered its request head, TLS handshake included, ``keepalive`` seconds after a
+        thread began reading it is shut down, which frees that thread. So a slow head or handshake
+        holds one of the worker's threads for ``keepalive`` seconds at most."""
 
         def init_process(self) -> None:
             self.heads: dict[TConn, float] = {}  # connection being read -> when it must have its head
@@ -220,9 +221,10 @@ def _guarded_worker_class():
             self.pending_conns.append(conn)
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_pending_socket_readable, conn))
 
-        def enqueue_req(self, conn: TConn) -> None:
+        def handle(self, conn: TConn):
+            # From when a thread reads it: time spent queued for a thread is not the client's doing.
             self.heads[conn] = time.monotonic() + self.cfg.keepalive
-            super().enqueue_req(conn)
+            return super().handle(conn)
 
         def handle_request(self, req, conn: TConn):
             self.heads.pop(conn, None)  # the head is in: from here the app decides
