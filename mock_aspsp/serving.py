@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from . import jsonio
 
@@ -74,19 +74,16 @@ class AccessLog:
                 del environ[name]
         began = time.perf_counter()
         answered: list[str] = []
+        sized: list[bool] = []
 
         def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
             answered.append(status)
+            sized.append(any(name.lower() == "content-length" for name, _ in headers))
             return start_response(status, headers, exc_info)
 
         try:
             body = self.app(environ, recording_start_response)
-            if os.environ.get("XEXP") and not isinstance(body, list):
-                try:
-                    body = [b"".join(body)]
-                finally:
-                    close = getattr(body, "close", None)
-            return body
+            return body if isinstance(body, list) or not (sized and sized[-1]) else _whole(body)
         finally:
             self._write(environ, answered[-1] if answered else "500", time.perf_counter() - began)
 
@@ -105,6 +102,18 @@ class AccessLog:
             os.write(self.out, line)
         except OSError:  # standard output closed: the answer still goes out
             pass
+
+
+def _whole(body: Iterable[bytes]) -> list[bytes]:
+    """A body of known length (every answer of this app is built whole) in one piece: granian hands a
+    list to the connection at once, where it pulls an iterator through a channel chunk by chunk
+    (~10 % of a funds confirmation's CPU)."""
+    try:
+        return [b"".join(body)]
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 def _share_with_workers() -> None:
