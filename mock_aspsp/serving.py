@@ -21,7 +21,9 @@ from __future__ import annotations
 import errno
 import functools
 import gc
+import logging
 import math
+import multiprocessing
 import os
 import selectors
 import socket
@@ -152,9 +154,17 @@ def _serve_granian(wsgi: Callable, host: str, port: int, workers: int, limits: L
         # Connections one worker holds at once: idle ones count until the client timeout closes them.
         backpressure=4096,
         workers_kill_timeout=GRACE_S,
+        # A worker that dies (killed, out of memory) is replaced, as gunicorn's master did; granian's
+        # default is to stop the whole server. A worker dying again within seconds still stops it.
+        respawn_failed_workers=True,
         log_level=LogLevels.warning,
         log_access=False,
     )
+    # granian warns that more threads than 2 × cores + 1 is a lot: here they wait on slow bodies (Limits).
+    logging.getLogger("_granian").addFilter(lambda record: not record.getMessage().startswith("Configuration allows"))
+    # Workers are forks of this process, which built the app: its memory is shared copy-on-write, and the
+    # app needs no pickling (Python 3.14 makes forkserver the default, which granian replaces by spawn).
+    multiprocessing.set_start_method("fork", force=True)
     if on_ready:
         server.on_startup(on_ready)
     server.serve(target_loader=lambda target: wsgi)
