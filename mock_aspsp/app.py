@@ -23,11 +23,10 @@ from .stet.funds import REQUEST_DEFINITION
 from .stet.versions import VERSIONS
 from .store import StoreUnavailable, open_store
 from .validation import compiled
-from .web import sandbox
+from .web import MAX_BODY, sandbox
 
 log = logging.getLogger("mock_aspsp")
 
-MAX_BODY = 16 * 1024 * 1024  # far above any request of the API, a form or a scenario (at most 250 000 YAML nodes)
 
 
 def create_app(config: Config, clock: Clock = Clock()) -> Flask:

@@ -13,10 +13,11 @@ from . import __version__
 # Only light modules here: `mock-aspsp health` runs every few seconds in a container, and --help should
 # be quick; each command imports what it uses.
 from .config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, admin_exposure_warning, from_environment,
-                     int_env, with_state_file)
+                     float_env, int_env, with_state_file)
 from .resources import default_scenario, find_scenario, shipped_scenarios
 from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
 from .testing import TPP_REDIRECT_URI
+from .serving import Limits
 
 DESCRIPTION = """\
 A sandbox of a French bank (ASPSP) serving the STET PSD2 funds-availability
@@ -32,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the sandbox with gunicorn",
-        description="Serve the sandbox (gunicorn, several workers sharing one SQLite state file, or several "
-                    "replicas sharing one Redis with --store).",
+        help="serve the sandbox (several worker processes)",
+        description="Serve the sandbox: several worker processes sharing one SQLite state file, or several "
+                    "replicas sharing one Redis with --store. Plain HTTP is served by granian; HTTPS "
+                    "(--tls-cert) by gunicorn's threaded workers, which hand the client certificate to the app.",
         epilog="Environment: MOCK_ASPSP_ADMIN_TOKEN: when set, every call of the admin API (/__admin/..., "
                "except health) needs 'Authorization: Bearer <token>'. Each option's own variable is named "
                "in its help.",
@@ -49,7 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=int_env("MOCK_ASPSP_PORT", DEFAULT_PORT),
                        help=f"port to listen on (env MOCK_ASPSP_PORT; default {DEFAULT_PORT})")
     serve.add_argument("--workers", type=int, default=int_env("MOCK_ASPSP_WORKERS", 2),
-                       help="gunicorn worker processes (env MOCK_ASPSP_WORKERS; default 2)")
+                       help="worker processes (env MOCK_ASPSP_WORKERS; default 2)")
+    serve.add_argument("--client-timeout", type=float, metavar="SECONDS",
+                       default=float_env("MOCK_ASPSP_CLIENT_TIMEOUT", Limits.client_timeout),
+                       help="close a connection that has not sent a complete request head within this time: "
+                            "idle from the start, kept alive between requests, trickling its headers, or still "
+                            f"in its TLS handshake (env MOCK_ASPSP_CLIENT_TIMEOUT; default {Limits.client_timeout:g})")
+    serve.add_argument("--threads", type=int, metavar="N", default=int_env("MOCK_ASPSP_THREADS", Limits.threads),
+                       help="requests one worker runs at once; a request whose body trickles in holds one until "
+                            f"it is complete (env MOCK_ASPSP_THREADS; default {Limits.threads})")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
     serve.add_argument("--store", metavar="URL",
@@ -236,10 +246,10 @@ def _list() -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .scenario import ScenarioError
-    from .serving import serve, tls_options
+    from .serving import Hooks, serve, tls_options
     from .store import StoreUnavailable, describe_store
 
-    problem = _tls_problem(args) or _address_problem(args.host, args.port)
+    problem = _tls_problem(args) or _limits_problem(args) or _address_problem(args.host, args.port)
     if problem:
         print(f"mock-aspsp serve: {problem}", file=sys.stderr)
         return 2
@@ -266,15 +276,17 @@ def _serve(args: argparse.Namespace) -> int:
         exposure = admin_exposure_warning(args.host, config)
         if exposure:
             print(f"mock-aspsp serve: WARNING: {exposure}", file=sys.stderr, flush=True)
-        options = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else {}
-        # A worker (re)spawned after PUT /__admin/scenario is forked with the scenario in force: it never parses it.
-        options["pre_fork"] = lambda server, worker: app.extensions["mock_aspsp"].catch_up()
+        tls = tls_options(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
+        sandbox = app.extensions["mock_aspsp"]
+        on_ready = None
         if args.watch:
             from .watch import start_watching
 
-            # Started once gunicorn's master is ready; swaps go through the store to every worker.
-            options["when_ready"] = lambda server: start_watching(app.extensions["mock_aspsp"], config.scenario)
-        serve(app, args.host, args.port, args.workers, options)
+            # Started in the master once it listens; swaps go through the store to every worker.
+            on_ready = lambda: start_watching(sandbox, config.scenario)  # noqa: E731
+        # A worker (re)spawned after PUT /__admin/scenario is forked with the scenario in force: it never parses it.
+        serve(app, args.host, args.port, args.workers, Limits(args.client_timeout, args.threads), tls,
+              Hooks(on_ready=on_ready, before_fork=sandbox.catch_up))
     return 0
 
 
@@ -317,6 +329,14 @@ def _tls_problem(args: argparse.Namespace) -> Optional[str]:
         path = getattr(args, option)
         if path and not os.path.isfile(path):
             return f"--{option.replace('_', '-')} {path}: no such file"
+    return None
+
+
+def _limits_problem(args: argparse.Namespace) -> Optional[str]:
+    if not args.client_timeout > 0:
+        return "--client-timeout must be a number of seconds above 0"
+    if args.threads < 1:
+        return "--threads must be at least 1"
     return None
 
 

@@ -29,6 +29,14 @@ def int_env(name: str, default: int, env: Mapping[str, str] = os.environ) -> int
     return int(value) if value and value.isdigit() else default
 
 
+def float_env(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:
+    """A number of seconds (``MOCK_ASPSP_CLIENT_TIMEOUT``); the default unless it is one."""
+    try:
+        return float(env.get(name) or default)
+    except ValueError:
+        return default
+
+
 @dataclass(frozen=True)
 class Config:
     scenario: Path

@@ -12,6 +12,7 @@ from typing import Optional
 from flask import Response, g, request
 
 from . import jsonio
+from .connection import request_socket
 from .establishment import bank_code_from_host
 from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
@@ -79,11 +80,11 @@ def _act(rule: FaultRule) -> Optional[Response]:
 
 
 def _drop(rule: FaultRule) -> Response:
-    """Close the TCP connection without a byte of answer (gunicorn exposes the socket)."""
-    sock = request.environ.get("gunicorn.socket")
+    """Close the TCP connection without a byte of answer."""
+    sock = request_socket(request.environ)
     g.error_message = f"connection dropped by fault rule {rule.name}"
     if sock is not None:
-        with contextlib.suppress(OSError):  # a socket already gone is dropped either way
+        with sock, contextlib.suppress(OSError):  # a socket already gone is dropped either way
             sock.shutdown(socket.SHUT_RDWR)
         return Response(status=204)
     # No socket to close (Flask's test client): the nearest visible outcome.

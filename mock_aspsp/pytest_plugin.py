@@ -13,8 +13,8 @@ In the TPP's suite, after ``pip install mock-aspsp``::
 One server per test session (per worker process with ``pytest -n``: each its own
 server and state), reset to the scenario's initial state before each test.
 Override the ``mock_aspsp_scenario`` fixture to serve another scenario (a file or a
-shipped scenario's name); ``--mock-aspsp-mode=subprocess`` runs the real
-``mock-aspsp serve`` instead of the in-process server.
+shipped scenario's name); ``--mock-aspsp-mode=subprocess`` runs the real server
+(``mock-aspsp serve``) instead of the in-process one.
 """
 from __future__ import annotations
 

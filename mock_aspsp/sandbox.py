@@ -88,7 +88,7 @@ class Sandbox:
         return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
 
     def catch_up(self) -> None:
-        """Load the scenario in force now, if another process swapped it: called in gunicorn's master before
+        """Load the scenario in force now, if another process swapped it: called in the master before
         it forks a worker, so a worker (re)spawned after a swap is born with it and never parses it itself."""
         try:
             self.snapshot()

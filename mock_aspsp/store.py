@@ -4,7 +4,7 @@ The scenario (banks, PSUs, accounts, TPPs) is read-only data; everything that
 changes while the mock runs lives here: the clock offset, the current scenario
 text, SCA journeys, authorization codes, token pairs ("grants"), runtime
 account changes and the request journal. The default implementation is one
-SQLite file in WAL mode, so every gunicorn worker of a server shares it;
+SQLite file in WAL mode, so every worker of a server shares it;
 ``redis_store.RedisStore`` is the same interface on Redis, shared by several
 replicas (``open_store`` picks one from the configuration).
 Tokens and codes are stored as SHA-256 hashes only.

@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -145,17 +146,20 @@ class RunningSandbox:
     admin: AdminClient
 
     def link(self, psu: str, scope: str = "cbpii", *, client_id: str = TPP_CLIENT_ID,
-             redirect_uri: str = TPP_REDIRECT_URI, bank: Optional[str] = None) -> Tokens:
+             redirect_uri: str = TPP_REDIRECT_URI, bank: Optional[str] = None,
+             ssl_context: Optional[ssl.SSLContext] = None) -> Tokens:
         """A headless PSU (``sca: approve`` in the scenario) links an account: ``/authorize`` with
         ``login_hint`` answers with a code at once, which the TPP exchanges at ``/token``. ``scope``:
         ``cbpii`` (v1.4.2, v1.6.2) or ``piisp`` (v1); ``bank``: an establishment code other than the
-        default bank's. JourneyError says why when the bank gives no tokens."""
+        default bank's; ``ssl_context``: how to trust a sandbox served over HTTPS (``serve --tls-cert``).
+        JourneyError says why when the bank gives no tokens."""
         headers = {"Host": f"{bank}.localhost:{urlsplit(self.url).port}"} if bank else {}
         state = secrets.token_urlsafe(8)
         query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
                            "scope": scope, "state": state, "login_hint": psu})
         try:
-            with urllib.request.build_opener(_NoRedirect).open(
+            handlers = [_NoRedirect, urllib.request.HTTPSHandler(context=ssl_context)] if ssl_context else [_NoRedirect]
+            with urllib.request.build_opener(*handlers).open(
                     urllib.request.Request(f"{self.url}/authorize?{query}", headers=headers), timeout=30) as page:
                 raise JourneyError(f"/authorize answered {page.status} without redirecting")
         except urllib.error.HTTPError as answer:
@@ -176,7 +180,7 @@ class RunningSandbox:
                           "redirect_uri": redirect_uri}).encode()
         try:
             with urllib.request.urlopen(urllib.request.Request(f"{self.url}/token", data=form, headers=headers),
-                                        timeout=30) as response:
+                                        timeout=30, context=ssl_context) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as refused:
             error = json.loads(refused.read() or b"{}")
@@ -186,7 +190,7 @@ class RunningSandbox:
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 20) -> Optional[int]:
-    """SIGTERM (gunicorn's and redis' graceful stop), SIGKILL only if it does not stop in time."""
+    """SIGTERM (the server's and redis' graceful stop), SIGKILL only if it does not stop in time."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

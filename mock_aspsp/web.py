@@ -9,6 +9,9 @@ from .establishment import bank_code_from_host
 from .sandbox import Sandbox, Snapshot
 from .scenario import Scenario
 
+MAX_BODY = 16 * 1024 * 1024  # the app's limit (413): far above any API request, form or scenario (at most 250 000 YAML nodes)
+
+
 
 def sandbox() -> Sandbox:
     return current_app.extensions["mock_aspsp"]
@@ -29,8 +32,7 @@ def request_body(request: Request) -> bytes:
     body = environ.get("mock_aspsp.body")
     if body is None:
         length = request.content_length
-        limit = request.max_content_length
-        if length is not None and (limit is None or length <= limit):
+        if length is not None and length <= MAX_BODY:
             body = environ["wsgi.input"].read(length) if length else b""
         else:
             body = request.get_data(cache=True)

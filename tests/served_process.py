@@ -12,12 +12,13 @@ Import it from any test folder (``tests/`` is on ``sys.path``)::
 The server is the installed console script (next to ``sys.executable``, so the
 virtualenv's), on a free loopback port, with its own SQLite file; start-up is
 awaited by a bounded poll of the RFC 8414 metadata, and it is stopped by SIGTERM
-(gunicorn's graceful shutdown), killed only if it does not stop in time.
+(the server's graceful shutdown), killed only if it does not stop in time.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -96,6 +97,21 @@ def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optiona
         served.stop()
 
 
-def headless_tokens(url: str, scope: str = "cbpii") -> Tokens:
-    """The headless PSU's tokens, by the journey the pytest plugin offers TPPs."""
-    return RunningSandbox(url, AdminClient(url)).link(HEADLESS_PSU, scope)
+def tls_args(workdir: Path) -> tuple[list[str], Path]:
+    """``serve`` options for HTTPS with optional client certificates (a test CA, its server certificate
+    for 127.0.0.1), and the CA file a client verifies the server with."""
+    from mock_aspsp.pki import issue_bundle, load_issued, write_server_files
+
+    out = workdir / "certs"
+    issue_bundle(str(out), CLIENT_ID, "Test TPP", ["PSP_IC"])
+    ca = load_issued(str(out / "ca.pem"), str(out / "ca.key"))
+    files = write_server_files(str(out), ca, ["localhost", "127.0.0.1"])
+    return (["--tls-cert", str(files["server.pem"]), "--tls-key", str(files["server.key"]),
+             "--client-ca", str(out / "ca.pem")], out / "ca.pem")
+
+
+def headless_tokens(url: str, scope: str = "cbpii", verify: Optional[str] = None) -> Tokens:
+    """The headless PSU's tokens, by the journey the pytest plugin offers TPPs; ``verify``: the CA file
+    of a sandbox served over HTTPS."""
+    context = ssl.create_default_context(cafile=verify) if verify else None
+    return RunningSandbox(url, AdminClient(url)).link(HEADLESS_PSU, scope, ssl_context=context)

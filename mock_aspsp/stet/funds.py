@@ -50,7 +50,7 @@ def _bank(scenario: Scenario) -> str:
 
 
 def _check_accept(request: Request) -> None:
-    if "Accept" in request.headers and not request.accept_mimetypes.best_match(
+    if "HTTP_ACCEPT" in request.environ and not request.accept_mimetypes.best_match(
         ["application/hal+json", "application/json"]
     ):
         raise ApiError(406, "Accept must allow application/hal+json or application/json")

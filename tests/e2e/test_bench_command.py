@@ -24,6 +24,8 @@ ROWS = [
     "server CPU per request, c=16",
     "start-up to first 200",
     "PSS after load (master + workers)",
+    "server CPU per request, c=16, against bare Flask on granian",
+    "req/s, c=16, bare Flask on granian (for scale)",
     "start-up, 10k PSUs / 20k accounts",
     "p50 latency c=1, 1,000 stored pairs, a different one on every call",
     "p50 latency c=1, 1,000 stored pairs, one token",
@@ -33,7 +35,8 @@ ROWS = [
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not found: install the Debian package wrk "
                                                         "(.ci/install-system-deps does)")
 def test_the_benchmark_prints_every_row_against_the_baseline_and_only_200_answers():
-    done = subprocess.run([sys.executable, str(BENCH), "--seconds", "1", "--rounds", "1", "--tokens", "1000"],
+    done = subprocess.run([sys.executable, str(BENCH), "--seconds", "1", "--rounds", "1", "--tokens", "1000",
+                           "--hostile-seconds", "1"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "WARNING" not in done.stderr, done.stderr[-3000:]
@@ -47,3 +50,8 @@ def test_the_benchmark_prints_every_row_against_the_baseline_and_only_200_answer
             assert float(product.split()[0]) > 0
         else:
             assert re.fullmatch(r"\d+\.\d\dx", ratio), (name, ratio)
+    idle = next(cells for label, cells in table.items() if label.startswith("idle connections held"))
+    assert int(idle[0].replace(",", "")) >= 1, idle  # the product holds one idle connection at least
+    compared = [label for label in table if label.startswith(("granian", "gunicorn"))]
+    assert compared == ["granian (serve)", "gunicorn gthread", "gunicorn gthread, guarded (serve --tls-cert)",
+                        "gunicorn gevent", "gunicorn sync"], done.stdout

@@ -13,7 +13,7 @@ def body(amount="100"):
 
 
 def confirm(url, access):
-    # A new connection each time, so gunicorn spreads the calls over both workers.
+    # A new connection each time, so the calls spread over both workers.
     return requests.post(f"{url}/v1.4.2/funds-confirmations", json=body(),
                          headers={"Authorization": f"Bearer {access}", "X-Request-ID": "e2e",
                                   "Connection": "close"}, timeout=10)

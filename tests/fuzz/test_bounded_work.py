@@ -101,13 +101,26 @@ def test_serve_catches_up_before_each_fork(monkeypatch, tmp_path):
     from mock_aspsp import cli, serving
 
     captured = {}
-    monkeypatch.setattr(serving, "serve", lambda app, host, port, workers, options=None: captured.update(
-        options=options, sandbox=app.extensions["mock_aspsp"]))
-    assert cli.main(["serve", "--db", str(tmp_path / "state.sqlite3")]) == 0
+    monkeypatch.setattr(serving, "serve", lambda app, host, port, workers, limits, tls, hooks: captured.update(
+        hooks=hooks, sandbox=app.extensions["mock_aspsp"]))
+    from mock_aspsp.testing import free_port
+
+    assert cli.main(["serve", "--db", str(tmp_path / "state.sqlite3"), "--port", str(free_port())]) == 0
+    assert captured["hooks"].before_fork == captured["sandbox"].catch_up
+
+
+def test_both_servers_run_the_hook_before_each_fork(monkeypatch):
+    """granian has no pre-fork hook: the server class calls it where it builds each worker process."""
+    from granian.server import Server
+
+    from mock_aspsp import serving
+
     calls = []
-    monkeypatch.setattr(captured["sandbox"], "catch_up", lambda: calls.append(1))
-    captured["options"]["pre_fork"](None, None)
-    assert calls == [1]
+    monkeypatch.setattr(Server, "_spawn_worker", lambda self, *args: ("worker", args))
+    server = serving._granian_server(lambda: calls.append(1)).__new__(serving._granian_server(lambda: calls.append(2)))
+    assert server._spawn_worker(0, "target", "loader") == ("worker", (0, "target", "loader"))
+    assert calls == [2]
+    assert serving._granian_server(None) is Server
 
 
 # -- quoted values are cut short ------------------------------------------------------------
