@@ -10,6 +10,7 @@ import json
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 import requests
@@ -85,6 +86,14 @@ def workers_of(served):
     return set(map(int, found.split()))
 
 
+def all_workers(served, count=2):
+    """The workers once the master has started them all (it forks one after the other; bounded wait)."""
+    deadline = time.monotonic() + 20
+    while len(workers_of(served)) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return workers_of(served)
+
+
 @pytest.fixture(scope="module", params=["http", "https"])
 def server(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp(f"malformed-{request.param}")
@@ -92,7 +101,7 @@ def server(request, tmp_path_factory):
     with served_process(workdir, *args, ca_file=ca) as served:
         context = ssl.create_default_context(cafile=str(ca)) if ca else None
         verify = str(ca) if ca else True
-        yield served, context, verify, headless_tokens(served.url, verify=str(ca) if ca else None).access_token, workers_of(served)
+        yield served, context, verify, headless_tokens(served.url, verify=str(ca) if ca else None).access_token, all_workers(served)
 
 
 @pytest.mark.parametrize("name,data", CASES, ids=[name for name, _ in CASES])

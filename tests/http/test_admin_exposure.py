@@ -140,15 +140,17 @@ def test_a_warning_when_listening_beyond_loopback_without_a_token(host, token, w
 def test_serve_prints_the_warning_and_passes_the_allowed_hosts(monkeypatch, tmp_path, capsys):
     """``mock-aspsp serve`` up to the point it would listen (gunicorn is not started)."""
     from mock_aspsp import cli, serving
+    from mock_aspsp.testing import free_port
 
     started = {}
-    monkeypatch.setattr(serving, "serve", lambda app, host, port, workers, options=None: started.update(
+    monkeypatch.setattr(serving, "serve", lambda app, host, port, *rest: started.update(
         host=host, allowed=app.config["MOCK_ASPSP"].allowed_hosts))
     monkeypatch.delenv("MOCK_ASPSP_ADMIN_TOKEN", raising=False)
     db = str(tmp_path / "state.sqlite3")
-    assert cli.main(["serve", "--host", "0.0.0.0", "--db", db, "--allowed-host", "bank",
+    port = str(free_port())
+    assert cli.main(["serve", "--host", "0.0.0.0", "--port", port, "--db", db, "--allowed-host", "bank",
                      "--allowed-host", "*.qa.example"]) == 0
     assert started == {"host": "0.0.0.0", "allowed": ("bank", "*.qa.example")}
     assert "WARNING: listening on 0.0.0.0 without an admin token" in capsys.readouterr().err
-    assert cli.main(["serve", "--host", "127.0.0.1", "--db", db]) == 0
+    assert cli.main(["serve", "--host", "127.0.0.1", "--port", port, "--db", db]) == 0
     assert "WARNING" not in capsys.readouterr().err
