@@ -10,16 +10,16 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 from mock_aspsp.app import create_app
-from mock_aspsp.config import from_environment
-from mock_aspsp.serving import AccessLog, Limits, _share_with_workers
+from mock_aspsp.config import Config, Limits, from_environment, with_state_file
+from mock_aspsp.serving import AccessLog, _share_with_workers
 
 
 class Product(BaseApplication):
-    def __init__(self, kind: str, port: int, workers: int):
+    def __init__(self, kind: str, port: int, workers: int, config: Config):
         self.settings = {"bind": f"127.0.0.1:{port}", "workers": workers, "worker_class": kind,
                          "threads": Limits.threads, "keepalive": int(Limits.client_timeout), "preload_app": True,
                          "accesslog": None, "errorlog": "-", "control_socket_disable": True}
-        self.product = AccessLog(create_app(from_environment()))
+        self.product = AccessLog(create_app(config))
         _share_with_workers()
         super().__init__()
 
@@ -33,4 +33,5 @@ class Product(BaseApplication):
 
 if __name__ == "__main__":
     kind, workers, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[sys.argv.index("--port") + 1])
-    Product(kind, port, workers).run()
+    with with_state_file(from_environment()) as config:  # a state file of its own, as serve has
+        Product(kind, port, workers, config).run()
