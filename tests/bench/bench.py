@@ -132,7 +132,7 @@ def start_baseline(workers: int) -> Server:
 
 def start_baseline_granian(workers: int) -> Server:
     """The same bare Flask app on the server ``mock-aspsp serve`` runs, with the same settings."""
-    from mock_aspsp.config import Limits
+    from mock_aspsp.serving import Limits
 
     command = [str(BIN / "granian"), "--interface", "wsgi", "--http", "1", "--workers", str(workers),
                "--blocking-threads", str(Limits.threads), "--log-level", "warning", "--port", str(free_port()),

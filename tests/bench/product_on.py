@@ -10,8 +10,8 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 from mock_aspsp.app import create_app
-from mock_aspsp.config import Config, Limits, from_environment, with_state_file
-from mock_aspsp.serving import AccessLog, _share_with_workers
+from mock_aspsp.config import Config, from_environment, with_state_file
+from mock_aspsp.serving import AccessLog, Limits, _share_with_workers
 
 
 class Product(BaseApplication):
