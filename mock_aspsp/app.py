@@ -12,18 +12,18 @@ from typing import Optional
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import injection, journal
-from .clock import Clock
+from .http import injection, journal
+from .bank.clock import Clock
 from .config import Config
-from .errors import QUOTE_MAX, ApiError, OAuthError, PageError
-from .responses import api_error, by_audience, oauth_error, page_error
+from .http.errors import QUOTE_MAX, ApiError, OAuthError, PageError
+from .http.responses import api_error, by_audience, oauth_error, page_error
 from .sandbox import Sandbox
-from .scenario import read_scenario
+from .bank.scenario import read_scenario
 from .stet.funds import REQUEST_DEFINITION
 from .stet.versions import VERSIONS
-from .store import StoreUnavailable, open_store
-from .validation import compiled
-from .web import MAX_BODY, sandbox
+from .store.sqlite import StoreUnavailable, open_store
+from .formats.validation import compiled
+from .http.web import MAX_BODY, sandbox
 
 log = logging.getLogger("mock_aspsp")
 
@@ -42,7 +42,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     for version in VERSIONS:  # compiled now, not on each worker's first call, and shared after the fork
         compiled(version.schema_file, REQUEST_DEFINITION)
 
-    from .admin import blueprint as admin
+    from .http.admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds

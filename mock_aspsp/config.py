@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Mapping, Optional, Sequence
 
-from .hosts import is_loopback
+from .http.hosts import is_loopback
 from .resources import default_scenario, find_scenario
 
 

@@ -25,10 +25,10 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clock import Clock
-from .faults import FaultRule, runtime_rules
-from .scenario import Scenario, ScenarioError, parse_scenario
-from .store import SqliteStore, StoreUnavailable
+from .bank.clock import Clock
+from .bank.faults import FaultRule, runtime_rules
+from .bank.scenario import Scenario, ScenarioError, parse_scenario
+from .store.sqlite import SqliteStore, StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 

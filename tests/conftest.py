@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from mock_aspsp.app import create_app
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario, scenarios_dir
 from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
@@ -191,7 +191,7 @@ def served(tmp_path):
 # -- helpers for the rule tests (appended; the fixtures above are unchanged) ------------------
 import yaml  # noqa: E402
 
-from mock_aspsp.validation import schema_set  # noqa: E402
+from mock_aspsp.formats.validation import schema_set  # noqa: E402
 
 ALICE_OTHER_IBAN = "FR7630007000010001234560191"
 STET_OF = {"v1": "1.4.0.47", "v1.4.2": "1.4.2.17", "v1.6.2": "1.6.2.0"}

@@ -100,7 +100,7 @@ def served_process(workdir: Path, *args: str, workers: int = 2, ca_file: Optiona
 def tls_args(workdir: Path) -> tuple[list[str], Path]:
     """``serve`` options for HTTPS with optional client certificates (a test CA, its server certificate
     for 127.0.0.1), and the CA file a client verifies the server with."""
-    from mock_aspsp.pki import issue_bundle, load_issued, write_server_files
+    from mock_aspsp.tools.pki import issue_bundle, load_issued, write_server_files
 
     out = workdir / "certs"
     issue_bundle(str(out), CLIENT_ID, "Test TPP", ["PSP_IC"])

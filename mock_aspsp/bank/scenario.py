@@ -22,12 +22,12 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from .clock import parse_duration
-from .errors import QUOTE_MAX, quoted
+from ..http.errors import QUOTE_MAX, quoted
 from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
-from .validation import schema_set
-from .tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
-from .tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
+from ..formats.validation import schema_set
+from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
+from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")

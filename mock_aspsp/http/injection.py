@@ -11,12 +11,12 @@ from typing import Optional
 
 from flask import Response, g, request
 
-from . import jsonio
+from ..formats import jsonio
 from .connection import request_socket
-from .establishment import bank_code_from_host
-from .faults import FaultRule, amount_of, candidates, fires, matches_details
+from ..bank.establishment import bank_code_from_host
+from ..bank.faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
-from .sandbox import Snapshot
+from ..sandbox import Snapshot
 from .web import request_body, sandbox
 
 _FUNDS = re.compile(r"(?:/stet/psd2)?/([^/]+)/funds-confirmations")

@@ -12,9 +12,9 @@ from typing import Any, Optional
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
-from .clock import isoformat
-from .establishment import bank_code_from_host
-from .store import StoreUnavailable
+from ..bank.clock import isoformat
+from ..bank.establishment import bank_code_from_host
+from ..store.sqlite import StoreUnavailable
 from .web import sandbox
 
 log = logging.getLogger("mock_aspsp")

@@ -11,7 +11,7 @@ from typing import Optional
 
 from flask import Response, g, jsonify, render_template, request
 
-from .clock import isoformat
+from ..bank.clock import isoformat
 from .errors import OAuthError, PageError, error_model
 from .web import requested_bank, sandbox
 

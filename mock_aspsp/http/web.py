@@ -5,9 +5,9 @@ from typing import Optional
 
 from flask import Request, current_app, g, request
 
-from .establishment import bank_code_from_host
-from .sandbox import Sandbox, Snapshot
-from .scenario import Scenario
+from ..bank.establishment import bank_code_from_host
+from ..sandbox import Sandbox, Snapshot
+from ..bank.scenario import Scenario
 
 MAX_BODY = 16 * 1024 * 1024  # the app's limit (413): far above any API request, form or scenario (at most 250 000 YAML nodes)
 

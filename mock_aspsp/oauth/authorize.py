@@ -14,13 +14,13 @@ from typing import Optional
 
 from flask import Blueprint, Response, g, redirect, render_template, request
 
-from ..clock import isoformat
-from ..errors import PageError, quoted
-from ..scenario import Psu, Scenario, Tpp
+from ..bank.clock import isoformat
+from ..http.errors import PageError, quoted
+from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
-from ..store import PsuAttempt, locked_until, token_hash
+from ..store.sqlite import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import access_refusal, effective_tpp
-from ..web import requested_bank, sandbox, snapshot
+from ..http.web import requested_bank, sandbox, snapshot
 from .journey import (
     Journey,
     error_params,

@@ -15,8 +15,8 @@ from typing import Mapping
 
 from flask import request
 
-from ..errors import OAuthError, quoted
-from ..scenario import Scenario, Tpp
+from ..http.errors import OAuthError, quoted
+from ..bank.scenario import Scenario, Tpp
 from ..tpp.registry import IdentityRefused, RegistryStore, access_refusal, check_client_certificate, effective_tpp
 from ..tpp.transport import client_certificate
 

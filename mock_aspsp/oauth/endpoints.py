@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..errors import OAuthError, quoted
+from ..http.errors import OAuthError, quoted
 from ..stet.versions import SCOPES
-from ..web import requested_bank, sandbox, snapshot
+from ..http.web import requested_bank, sandbox, snapshot
 from . import tokens
 from .clients import authenticate_client
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from ..errors import ApiError, OAuthError, quoted
-from ..scenario import Scenario, Tpp
+from ..http.errors import ApiError, OAuthError, quoted
+from ..bank.scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
-from ..store import Grant, SqliteStore, token_hash
+from ..store.sqlite import Grant, SqliteStore, token_hash
 from .pkce import verifier_problem
 
 

@@ -14,16 +14,16 @@ from decimal import Decimal
 
 from flask import Blueprint, Request, Response, g, request
 
-from .. import jsonio
-from ..coverage import covers, current_account, ineligibility
-from ..errors import ApiError
-from ..iban import is_valid_iban
+from ..formats import jsonio
+from ..bank.coverage import covers, current_account, ineligibility
+from ..http.errors import ApiError
+from ..bank.iban import is_valid_iban
 from ..oauth.tokens import bearer_grant
-from ..scenario import Scenario
+from ..bank.scenario import Scenario
 from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
 from ..tpp.transport import client_certificate, request_target
-from ..validation import schema_set
-from ..web import request_body, requested_bank, sandbox, snapshot
+from ..formats.validation import schema_set
+from ..http.web import request_body, requested_bank, sandbox, snapshot
 from .versions import ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from . import jsonio
+from ..formats import jsonio
 
 _STAMP = 20  # digits of the nanosecond stamp that starts each line
 

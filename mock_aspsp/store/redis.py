@@ -49,8 +49,8 @@ from redis.exceptions import WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from . import jsonio
-from .store import (CodeRecord, Grant, PsuAttempt, StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt,
+from ..formats import jsonio
+from .sqlite import (CodeRecord, Grant, PsuAttempt, StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt,
                     _ts, count_attempt, describe_store, login_hash, token_hash)
 
 DEFAULT_PREFIX = "mock-aspsp:"

@@ -595,7 +595,7 @@ def open_store(url: Optional[str], db: str, journal_limit: int = 10_000):
     if scheme == "sqlite":
         return SqliteStore(url.split("://", 1)[1] or db, journal_limit=journal_limit)
     if scheme in ("redis", "rediss", "unix"):
-        from .redis_store import RedisStore  # the redis client is imported only when asked for
+        from .redis import RedisStore  # the redis client is imported only when asked for
 
         return RedisStore.from_url(url, journal_limit=journal_limit)
     raise ValueError(f"store {url!r}: expected redis://host:6379/0 (or rediss://, unix://) or sqlite:///path")

@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from . import __version__
+from .. import __version__
 # Only light modules here: `mock-aspsp health` runs every few seconds in a container, and --help should
 # be quick; each command imports what it uses.
-from .config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, admin_exposure_warning, from_environment,
+from ..config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, admin_exposure_warning, from_environment,
                      float_env, int_env, with_state_file)
-from .resources import default_scenario, find_scenario, shipped_scenarios
+from ..resources import default_scenario, find_scenario, shipped_scenarios
 from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
-from .testing import TPP_REDIRECT_URI
+from ..testing import TPP_REDIRECT_URI
 from .serving import Limits
 
 DESCRIPTION = """\
@@ -201,7 +201,7 @@ def _validity(args: argparse.Namespace) -> dict:
 
 
 def _check(files: Sequence[str]) -> int:
-    from .scenario import ScenarioError, read_scenario
+    from ..bank.scenario import ScenarioError, read_scenario
 
     status = 0
     for name in files:
@@ -244,10 +244,10 @@ def _list() -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import create_app
-    from .scenario import ScenarioError
+    from ..app import create_app
+    from ..bank.scenario import ScenarioError
     from .serving import Hooks, serve, tls_options
-    from .store import StoreUnavailable, describe_store
+    from ..store.sqlite import StoreUnavailable, describe_store
 
     problem = _tls_problem(args) or _limits_problem(args) or _address_problem(args.host, args.port)
     if problem:
@@ -393,7 +393,7 @@ def _certs_sign(args: argparse.Namespace) -> int:
 
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from .tpp.signatures import sign_request
+    from ..tpp.signatures import sign_request
 
     try:
         with open(args.key, "rb") as handle:

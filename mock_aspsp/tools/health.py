@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Mapping, Optional
 
-from .config import DEFAULT_HOST, DEFAULT_PORT, int_env
+from ..config import DEFAULT_HOST, DEFAULT_PORT, int_env
 
 DEFAULT_TIMEOUT_S = 2.0
 _ANY_ADDRESS = {"": DEFAULT_HOST, "0.0.0.0": DEFAULT_HOST, "::": "::1"}  # listening on all: ask loopback

@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
-from . import jsonio
+from ..formats import jsonio
 
 if TYPE_CHECKING:
     from flask import Flask

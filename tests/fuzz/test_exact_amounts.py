@@ -13,7 +13,7 @@ import yaml
 
 from conftest import PORTAL_IBAN, assert_error_model
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.scenario import ScenarioError, parse_scenario
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 
 FUNDS = "/stet/psd2/v1.4.2/funds-confirmations"
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mock_aspsp.stet.versions import VERSIONS
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
 from served_process import HEADLESS_IBAN, headless_tokens, served_process
 
 pytestmark = pytest.mark.e2e

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CLIENT_ID, PORTAL_IBAN, STET_OF, headless_tokens
-from mock_aspsp.iban import is_valid_iban
-from mock_aspsp.clock import parse_duration
+from mock_aspsp.bank.iban import is_valid_iban
+from mock_aspsp.bank.clock import parse_duration
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.scenario import ScenarioError, parse_scenario
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 from mock_aspsp.tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
 
 PROPERTY = settings(max_examples=40, derandomize=True, database=None, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -7,7 +7,7 @@ import yaml
 
 from conftest import PORTAL_IBAN, START, portal_body
 from mock_aspsp.app import create_app
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario
 

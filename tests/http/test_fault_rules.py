@@ -4,7 +4,7 @@ import yaml
 
 from conftest import PORTAL_IBAN, portal_body
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.scenario import ScenarioError, parse_scenario
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 
 
 def scenario_with(tmp_path, rules):

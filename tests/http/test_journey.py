@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import PORTAL_IBAN, REDIRECT_URI, portal_body
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
 
 VERSIONS = [("v1", "piisp", "1.4.0.47"), ("v1.4.2", "cbpii", "1.4.2.17"), ("v1.6.2", "cbpii", "1.6.2.0")]
 

@@ -9,7 +9,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from conftest import portal_body
 from mock_aspsp.stet.openapi import build_document, document_json
 from mock_aspsp.stet.versions import VERSIONS, version_for
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
 
 PREFIXES = [v.prefix for v in VERSIONS]
 FUNDS = "/stet/psd2/{}/funds-confirmations"

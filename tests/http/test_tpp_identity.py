@@ -31,9 +31,9 @@ from conftest import (
     shipped_scenario,
 )
 from mock_aspsp.app import create_app
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
-from mock_aspsp.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
+from mock_aspsp.tools.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
 from mock_aspsp.tpp.qcstatements import Psd2QcStatement
 from mock_aspsp.tpp.signatures import make_key_id, sign_request
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from mock_aspsp.coverage import covers, current_account, ineligibility
-from mock_aspsp.scenario import Account
+from mock_aspsp.bank.coverage import covers, current_account, ineligibility
+from mock_aspsp.bank.scenario import Account
 
 ACCOUNT = Account(
     iban="FR7630007000010001234560191",

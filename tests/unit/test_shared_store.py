@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from conftest import START
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
-from mock_aspsp.scenario import read_scenario
-from mock_aspsp.store import Grant, SqliteStore, StoreUnavailable, describe_store, open_store, token_hash
+from mock_aspsp.bank.scenario import read_scenario
+from mock_aspsp.store.sqlite import Grant, SqliteStore, StoreUnavailable, describe_store, open_store, token_hash
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 THREADS = 20
@@ -209,7 +209,7 @@ def test_two_sandboxes_share_one_redis_under_their_prefixes(redis_store, redis_s
 
 
 def test_journal_is_a_capped_list(redis_store):
-    from mock_aspsp.redis_store import RedisStore
+    from mock_aspsp.store.redis import RedisStore
 
     capped = RedisStore(redis_store.client, redis_store.prefix, journal_limit=5)
     for n in range(12):
@@ -247,7 +247,7 @@ def test_store_urls(tmp_path):
         open_store("mysql://db/x", "unused")
     assert describe_store("redis://:s3cret@cache:6379/0?prefix=a:", "x") == "redis://:***@cache:6379/0?prefix=a:"
     assert describe_store(None, "/tmp/state.sqlite3") == "/tmp/state.sqlite3"
-    from mock_aspsp.redis_store import split_url
+    from mock_aspsp.store.redis import split_url
 
     assert split_url("redis://h:1/2?prefix=team-a:&socket_timeout=3") == ("redis://h:1/2?socket_timeout=3", "team-a:")
     assert split_url("redis://h:1/2") == ("redis://h:1/2", "mock-aspsp:")
@@ -295,7 +295,7 @@ def test_a_store_that_lost_the_scenario_gets_it_back(redis_store, tmp_path):
 
 
 def test_serve_refuses_to_start_without_its_redis(capsys):
-    from mock_aspsp.cli import main
+    from mock_aspsp.tools.cli import main
     from mock_aspsp.testing import free_port
 
     assert main(["serve", "--store", f"redis://127.0.0.1:{free_port()}/0"]) == 2
@@ -308,7 +308,7 @@ def test_both_stores_have_the_same_interface():
     """A method added to one store (as the TPP registry's were) must be added to the other."""
     import inspect
 
-    from mock_aspsp.redis_store import RedisStore
+    from mock_aspsp.store.redis import RedisStore
 
     def interface(cls):
         return {name: inspect.signature(member) for name, member in vars(cls).items()

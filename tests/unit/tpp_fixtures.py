@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from mock_aspsp.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
+from mock_aspsp.tools.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
 from mock_aspsp.tpp.certificates import TppCertificate, load_certificate
 from mock_aspsp.tpp.qcstatements import Psd2QcStatement
 
