@@ -21,7 +21,8 @@ from .sandbox import Sandbox
 from .bank.scenario import read_scenario
 from .stet.funds import REQUEST_DEFINITION
 from .stet.versions import VERSIONS
-from .store.sqlite import StoreUnavailable, open_store
+from .store import open_store
+from .store.records import StoreUnavailable
 from .formats.validation import compiled
 from .http.web import MAX_BODY, sandbox
 

@@ -28,7 +28,8 @@ from datetime import datetime
 from .bank.clock import Clock
 from .bank.faults import FaultRule, runtime_rules
 from .bank.scenario import Scenario, ScenarioError, parse_scenario
-from .store.sqlite import SqliteStore, StoreUnavailable
+from .store.interface import Store
+from .store.records import StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 
@@ -45,9 +46,8 @@ class Snapshot:
 
 
 class Sandbox:
-    def __init__(self, store: SqliteStore, scenario: Scenario, scenario_text: str, clock: Clock = Clock(),
+    def __init__(self, store: Store, scenario: Scenario, scenario_text: str, clock: Clock = Clock(),
                  publish: bool = False):
-        """``store``: a SqliteStore or a RedisStore (the same interface)."""
         self.store = store
         self.clock = clock
         self._lock = threading.Lock()

@@ -21,7 +21,7 @@ from ..bank.faults import rule_problems
 from .hosts import host_name, is_allowed
 from ..sandbox import ADMIN_SOURCE
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
-from ..store.sqlite import Grant, locked_until
+from ..store.records import Grant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registry import effective_tpp, revoked_fingerprints
 from ..formats.validation import field_path, schema_set

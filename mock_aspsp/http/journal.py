@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..bank.clock import isoformat
 from ..bank.establishment import bank_code_from_host
-from ..store.sqlite import StoreUnavailable
+from ..store.records import StoreUnavailable
 from .web import sandbox
 
 log = logging.getLogger("mock_aspsp")

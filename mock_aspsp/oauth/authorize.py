@@ -18,7 +18,7 @@ from ..bank.clock import isoformat
 from ..http.errors import PageError, quoted
 from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
-from ..store.sqlite import PsuAttempt, locked_until, token_hash
+from ..store.records import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import access_refusal, effective_tpp
 from ..http.web import requested_bank, sandbox, snapshot
 from .journey import (

@@ -17,11 +17,12 @@ from flask import request
 
 from ..http.errors import OAuthError, quoted
 from ..bank.scenario import Scenario, Tpp
-from ..tpp.registry import IdentityRefused, RegistryStore, access_refusal, check_client_certificate, effective_tpp
+from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, effective_tpp
+from ..store.interface import Store
 from ..tpp.transport import client_certificate
 
 
-def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: RegistryStore, now: datetime) -> Tpp:
+def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Store, now: datetime) -> Tpp:
     client_id = form.get("client_id")
     if not client_id:
         raise OAuthError("invalid_client", "the 'client_id' parameter is missing", 401)

@@ -22,7 +22,8 @@ from typing import Mapping, Optional
 from ..http.errors import ApiError, OAuthError, quoted
 from ..bank.scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
-from ..store.sqlite import Grant, SqliteStore, token_hash
+from ..store.interface import Store
+from ..store.records import Grant, token_hash
 from .pkce import verifier_problem
 
 
@@ -45,7 +46,7 @@ class Consent:
     code_challenge_method: Optional[str] = None
 
 
-def issue_code(store: SqliteStore, scenario: Scenario, now: datetime, consent: Consent) -> str:
+def issue_code(store: Store, scenario: Scenario, now: datetime, consent: Consent) -> str:
     code = new_secret()
     data = {
         "bank": consent.bank,
@@ -80,7 +81,7 @@ def _token_response(access_token: str, refresh_token: str, grant: Grant, scenari
 
 
 def exchange_code(
-    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+    store: Store, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
 ) -> dict:
     """grant_type=authorization_code (RFC 6749 §4.1.3, STET Part I §3.4.3)."""
     if "scope" in form:
@@ -133,7 +134,7 @@ def exchange_code(
 
 
 def refresh(
-    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+    store: Store, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
 ) -> dict:
     """grant_type=refresh_token: new access token, same refresh token, old access token dead."""
     refresh_token = _require(form, "refresh_token")
@@ -157,7 +158,7 @@ def refresh(
     return _token_response(access_token, refresh_token, grant, scenario)
 
 
-def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
+def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
     """RFC 7009: revoke the pair behind either token; unknown tokens are not an error."""
     token = _require(form, "token")
     hint = form.get("token_type_hint")
@@ -175,7 +176,7 @@ def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping
 
 
 def bearer_grant(
-    store: SqliteStore, now: datetime, bank: str, authorization: Optional[str], version: ApiVersion
+    store: Store, now: datetime, bank: str, authorization: Optional[str], version: ApiVersion
 ) -> Grant:
     """The live pair behind an API call's ``Authorization: Bearer`` (RFC 6750 errors)."""
     scheme, _, token = (authorization or "").partition(" ")

@@ -247,7 +247,8 @@ def _serve(args: argparse.Namespace) -> int:
     from ..app import create_app
     from ..bank.scenario import ScenarioError
     from .serving import Hooks, serve, tls_options
-    from ..store.sqlite import StoreUnavailable, describe_store
+    from ..store import describe_store
+    from ..store.records import StoreUnavailable
 
     problem = _tls_problem(args) or _limits_problem(args) or _address_problem(args.host, args.port)
     if problem:

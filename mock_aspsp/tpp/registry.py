@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Mapping, Optional, Protocol
+from typing import Mapping, Optional
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ..store.interface import Store
 from .certificates import CertificateRejected, TppCertificate, check_certificate
 from .qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, QcStatementError, qc_types
 from .signatures import DEFAULT_REQUIRED_HEADERS, SignatureRejected, check_digest, verify_request
@@ -23,13 +24,7 @@ STRICT = "strict"
 QSEALC_ROLE = "PSP_IC"  # funds confirmations are for card-based payment instrument issuers
 
 
-class RegistryStore(Protocol):
-    def tpp_changes(self, client_id: str) -> dict: ...
-
-    def revoked_certificates(self) -> frozenset[str]: ...
-
-
-def effective_tpp(scenario, store: RegistryStore, client_id: str):
+def effective_tpp(scenario, store: Store, client_id: str):
     """The scenario's TPP with the admin API's runtime changes (status, denied) applied; None if unknown."""
     tpp = scenario.tpp(client_id)
     if tpp is None:
@@ -38,7 +33,7 @@ def effective_tpp(scenario, store: RegistryStore, client_id: str):
     return dataclasses.replace(tpp, **changes) if changes else tpp
 
 
-def revoked_fingerprints(scenario, store: RegistryStore) -> frozenset[str]:
+def revoked_fingerprints(scenario, store: Store) -> frozenset[str]:
     """Certificates revoked by the scenario or by ``POST /__admin/certificates/revoke``."""
     return scenario.revoked_certificates | store.revoked_certificates()
 
@@ -85,7 +80,7 @@ def _not_a_qwac(cert: TppCertificate) -> Optional[str]:
 
 
 def check_client_certificate(
-    cert: Optional[TppCertificate], *, client_id: str, scenario, store: RegistryStore, now: datetime,
+    cert: Optional[TppCertificate], *, client_id: str, scenario, store: Store, now: datetime,
     unreadable: Optional[str] = None,
 ) -> Optional[TppCertificate]:
     """The QWAC checks: required in strict mode; when sent (any mode) it must identify ``client_id``,
@@ -113,7 +108,7 @@ def check_client_certificate(
 
 def check_request_signature(
     method: str, path_with_query: str, headers: Mapping[str, str], body: bytes, *,
-    client_id: str, scenario, store: RegistryStore, now: datetime,
+    client_id: str, scenario, store: Store, now: datetime,
 ) -> Optional[TppCertificate]:
     """The QSealC checks on an API call: the signature (required in strict mode) must verify with a
     registered certificate of the token's TPP that is trusted, valid, not revoked and holds PSP_IC.

@@ -261,7 +261,8 @@ TOKEN_PREFIX = "bench-token-"
 def fill_tokens(db: Path, count: int) -> None:
     """Store ``count`` live token pairs straight into the SQLite file, as a long-running sandbox would hold;
     the access token of pair ``n`` is ``bench-token-<n>``."""
-    from mock_aspsp.store.sqlite import SqliteStore, token_hash
+    from mock_aspsp.store.records import token_hash
+    from mock_aspsp.store.sqlite import SqliteStore
 
     SqliteStore(str(db))  # creates the schema
     now = time.time()

@@ -17,7 +17,7 @@ from mock_aspsp.bank.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
 from mock_aspsp.bank.scenario import MAX_GENERATED_ACCOUNTS, MAX_GENERATED_PSUS, ScenarioError, parse_scenario, read_scenario
-from mock_aspsp.store.sqlite import open_store
+from mock_aspsp.store import open_store
 
 ANSWER_MAX = 4000  # characters: an error answer names what is wrong, it does not carry the input back
 
@@ -89,7 +89,7 @@ def test_catching_up_survives_an_unreachable_store(tmp_path, caplog):
     master = Sandbox(store, world, text, Clock())
 
     def unavailable():
-        from mock_aspsp.store.sqlite import StoreUnavailable
+        from mock_aspsp.store.records import StoreUnavailable
         raise StoreUnavailable("down")
 
     store.sync_state = unavailable

@@ -15,7 +15,7 @@ from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.store.sqlite import StoreUnavailable
+from mock_aspsp.store.records import StoreUnavailable
 from mock_aspsp.testing import free_port
 
 BRUNO_IBAN = "FR7630007000020009876540145"

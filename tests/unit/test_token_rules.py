@@ -11,7 +11,8 @@ from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
-from mock_aspsp.store.sqlite import SqliteStore, open_store
+from mock_aspsp.store import open_store
+from mock_aspsp.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
