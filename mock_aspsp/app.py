@@ -15,7 +15,8 @@ from werkzeug.exceptions import HTTPException
 from .http import injection, journal
 from .bank.clock import Clock
 from .config import Config
-from .http.errors import QUOTE_MAX, ApiError, OAuthError, PageError
+from .formats.quoting import QUOTE_MAX
+from .http.errors import ApiError, OAuthError, PageError
 from .http.responses import api_error, by_audience, oauth_error, page_error
 from .sandbox import Sandbox
 from .bank.scenario import read_scenario

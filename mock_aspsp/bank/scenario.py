@@ -22,7 +22,7 @@ from typing import Any, Iterable, Optional
 import yaml
 
 from .clock import parse_duration
-from ..http.errors import QUOTE_MAX, quoted
+from ..formats.quoting import QUOTE_MAX, quoted
 from .faults import FaultRule, build_rule, rule_problems
 from .iban import is_valid_iban, with_check_digits
 from ..formats.validation import schema_set

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import fastjsonschema
 
-from ..http.errors import quoted
+from .quoting import quoted
 from ..resources import schemas_dir
 
 if TYPE_CHECKING:

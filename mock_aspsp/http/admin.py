@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..bank.clock import format_duration, isoformat, parse_duration, parse_instant
-from .errors import ApiError, error_model, quoted
+from ..formats.quoting import quoted
+from .errors import ApiError, error_model
 from ..bank.faults import rule_problems
 from .hosts import host_name, is_allowed
 from ..sandbox import ADMIN_SOURCE

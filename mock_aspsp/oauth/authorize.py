@@ -15,7 +15,8 @@ from typing import Optional
 from flask import Blueprint, Response, g, redirect, render_template, request
 
 from ..bank.clock import isoformat
-from ..http.errors import PageError, quoted
+from ..formats.quoting import quoted
+from ..http.errors import PageError
 from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash

@@ -15,7 +15,8 @@ from typing import Mapping
 
 from flask import request
 
-from ..http.errors import OAuthError, quoted
+from ..formats.quoting import quoted
+from ..http.errors import OAuthError
 from ..bank.scenario import Scenario, Tpp
 from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, effective_tpp
 from ..store.interface import Store

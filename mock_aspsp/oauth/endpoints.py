@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..http.errors import OAuthError, quoted
+from ..formats.quoting import quoted
+from ..http.errors import OAuthError
 from ..stet.versions import SCOPES
 from ..http.web import requested_bank, sandbox, snapshot
 from . import tokens

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from ..http.errors import ApiError, OAuthError, quoted
+from ..formats.quoting import quoted
+from ..http.errors import ApiError, OAuthError
 from ..bank.scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
