@@ -16,8 +16,9 @@ from .http import injection, journal
 from .bank.clock import Clock
 from .config import Config
 from .formats.quoting import QUOTE_MAX
-from .http.errors import ApiError, OAuthError, PageError
-from .http.responses import api_error, by_audience, oauth_error, page_error
+from .http.errors import ApiError, OAuthError, PageError, UnknownBank
+from .http.responses import api_error, by_audience, oauth_error, page_error, unknown_bank
+from .http.routes import current_route
 from .sandbox import Sandbox
 from .bank.scenario import read_scenario
 from .stet.funds import REQUEST_DEFINITION
@@ -58,6 +59,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.register_error_handler(ApiError, lambda e: api_error(e.status, e.message, e.headers))
     app.register_error_handler(OAuthError, oauth_error)
     app.register_error_handler(PageError, page_error)
+    app.register_error_handler(UnknownBank, unknown_bank)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -79,7 +81,9 @@ def _ascii_query_string(wsgi_app):
 
 
 def _begin() -> Optional[Response]:
-    """Before any view: the request's snapshot of shared state, then the fault rules (which may answer)."""
+    """Before any view: the request's route (which every later step reads), its snapshot of shared state,
+    then the fault rules (which may answer)."""
+    current_route()
     snapshot = g.snapshot = sandbox().snapshot()
     return injection.inject_faults(snapshot) if snapshot.rules else None
 
@@ -117,7 +121,7 @@ def _unexpected_error(error: Exception) -> Response:
     """A bug: the traceback goes to the server's log; the request's journal entry names the error
     (the admin API is not journaled, so its answer points at the log)."""
     log.exception("unexpected error on %s %s", request.method, request.path)
-    if request.path.startswith(journal.NOT_JOURNALED):
+    if not current_route().journaled:
         return by_audience(500, "internal error of the sandbox; the server's log has the details")
     response = by_audience(500, "internal error of the sandbox; the request journal has the details")
     g.error_message = f"internal error: {type(error).__name__}: {str(error)[:QUOTE_MAX]}"

@@ -33,6 +33,14 @@ class OAuthError(Exception):
         return {"error": self.error, "error_description": self.description}
 
 
+class UnknownBank(Exception):
+    """The host names a bank the scenario does not serve: a 404 in the shape of whoever calls."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
 class PageError(Exception):
     def __init__(self, title: str, message: str, status: int = 400):
         super().__init__(message)

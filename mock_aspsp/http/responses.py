@@ -2,8 +2,9 @@
 
 STET ErrorModel for the API and the admin API, RFC 6749 JSON for ``/token``
 and ``/revoke``, an HTML page for the PSU's browser. ``by_audience`` picks the
-shape from the path, for errors raised before any view knows who is calling
-(routing errors, an unavailable store, injected faults).
+shape from the request's route (``routes``), for errors raised before any view
+knows who is calling (routing errors, an unknown bank, an unavailable store,
+injected faults).
 """
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from typing import Optional
 from flask import Response, g, jsonify, render_template, request
 
 from ..bank.clock import isoformat
-from .errors import OAuthError, PageError, error_model
-from .web import requested_bank, sandbox
-
-BROWSER_PATHS = ("/authorize", "/sca/")
-OAUTH_PATHS = ("/token", "/revoke")
+from .errors import OAuthError, PageError, UnknownBank, error_model
+from .routes import OAUTH, PAGE, current_route
+from .web import asked_bank, sandbox
 
 
 def _timestamp() -> str:
@@ -44,19 +43,25 @@ def oauth_error(error: OAuthError) -> Response:
 def page_error(error: PageError) -> Response:
     g.error_message = error.message
     snapshot = g.get("snapshot")
-    bank = snapshot.scenario.bank(requested_bank(snapshot.scenario)[1]) if snapshot else None
+    bank = snapshot.scenario.bank(asked_bank(request.host, snapshot.scenario)) if snapshot else None
     body = render_template("error.html", title=error.title, message=error.message, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
 def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Response:
-    path = request.path
-    if path.startswith(OAUTH_PATHS):
+    audience = current_route().audience
+    if audience == OAUTH:
         error = "temporarily_unavailable" if status in (429, 503) else (
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
-    if path.startswith(BROWSER_PATHS):
+    if audience == PAGE:
         response = page_error(PageError("Service indisponible" if status >= 500 else "Erreur", message, status))
         response.headers.update(headers or {})
         return response
     return api_error(status, message, headers)
+
+
+def unknown_bank(error: UnknownBank) -> Response:
+    if current_route().audience == PAGE:
+        return page_error(PageError("Établissement inconnu", f"No bank with code {error.code} is served here.", 404))
+    return by_audience(404, f"no bank with code {error.code} is served here")

@@ -21,7 +21,7 @@ from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import access_refusal, effective_tpp
-from ..http.web import requested_bank, sandbox, snapshot
+from ..http.web import sandbox, served_bank, snapshot
 from .journey import (
     Journey,
     error_params,
@@ -48,13 +48,6 @@ def _not_framed(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _bank(scenario: Scenario) -> str:
-    bank, asked = requested_bank(scenario)
-    if bank is None:
-        raise PageError("Établissement inconnu", f"No bank with code {asked} is served here.", 404)
-    return bank
 
 
 def _repeated(names) -> Optional[str]:
@@ -118,7 +111,7 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
 @blueprint.get("/authorize")
 def authorize() -> Response:
     now, scenario = snapshot().now, snapshot().scenario
-    bank = _bank(scenario)
+    bank = served_bank(scenario)
     tpp, redirect_uri = _registered_client(scenario)
     problem = _request_problem(effective_tpp(scenario, sandbox().store, tpp.client_id))
     state = request.args.get("state")

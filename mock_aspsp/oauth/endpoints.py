@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from ..formats.quoting import quoted
 from ..http.errors import OAuthError
 from ..stet.versions import SCOPES
-from ..http.web import requested_bank, sandbox, snapshot
+from ..http.web import sandbox, served_bank, snapshot
 from . import tokens
 from .clients import authenticate_client
 
@@ -26,13 +26,6 @@ def _form() -> dict:
     return form.to_dict()
 
 
-def _bank() -> str:
-    bank, asked = requested_bank(snapshot().scenario)
-    if bank is None:
-        raise OAuthError("invalid_request", f"no bank with code {asked} is served here", 404)
-    return bank
-
-
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -42,7 +35,7 @@ def _no_store(response: Response) -> Response:
 @blueprint.post("/token")
 def token() -> Response:
     form = _form()
-    bank = _bank()
+    bank = served_bank(snapshot().scenario)
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "the 'grant_type' parameter is missing")
@@ -56,7 +49,7 @@ def token() -> Response:
 @blueprint.post("/revoke")
 def revoke() -> Response:
     form = _form()
-    bank = _bank()
+    bank = served_bank(snapshot().scenario)
     tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now)
     tokens.revoke(sandbox().store, snapshot().now, bank, tpp, form)
     return _no_store(Response(status=200))

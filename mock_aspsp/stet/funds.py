@@ -23,7 +23,7 @@ from ..bank.scenario import Scenario
 from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
 from ..tpp.transport import client_certificate, request_target
 from ..formats.validation import schema_set
-from ..http.web import request_body, requested_bank, sandbox, snapshot
+from ..http.web import request_body, sandbox, served_bank, snapshot
 from .versions import ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
@@ -40,13 +40,6 @@ def _version(prefix: str) -> ApiVersion:
     if version is None:
         raise ApiError(404, f"no API version {prefix}; this bank serves v1, v1.4.2 and v1.6.2")
     return version
-
-
-def _bank(scenario: Scenario) -> str:
-    bank, asked = requested_bank(scenario)
-    if bank is None:
-        raise ApiError(404, f"no bank with code {asked} is served here")
-    return bank
 
 
 def _check_accept(request: Request) -> None:
@@ -140,7 +133,7 @@ def funds_confirmations(prefix: str) -> Response:
     current = request._get_current_object()  # one context look-up for the request's many reads
     taken, store = snapshot(), sandbox().store
     now, scenario = taken.now, taken.scenario
-    bank = _bank(scenario)
+    bank = served_bank(scenario)
     _check_accept(current)
     grant = bearer_grant(store, now, bank, current.headers.get("Authorization"), version)
     g.client_id = grant.client_id
