@@ -30,7 +30,6 @@ from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bund
 from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 from ..tpp.registry import CARD_ISSUER_ROLE
 
-ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)
 # Bulk data is built by every worker that loads the scenario: a few seconds at most (BENCHMARKS.md
