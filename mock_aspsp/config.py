@@ -91,7 +91,7 @@ class Config:
     # At start, publish the scenario file even over one swapped in with PUT /__admin/scenario
     # (see ``Sandbox``): how a redeploy with a new file takes over a shared store.
     publish_scenario: bool = False
-    # Without an admin token, the admin API answers loopback hosts and these ones only (``hosts.is_allowed``).
+    # Without an admin token, the admin API answers loopback hosts and these ones only (``http.hosts.is_allowed``).
     allowed_hosts: tuple[str, ...] = ()
 
 

@@ -381,7 +381,7 @@ def _text(mapping: dict, key: str) -> Optional[str]:
 
 
 def _schema_message(error: Any) -> str:
-    """The schema's message with the value it quotes cut short (``errors.quoted``), except for an
+    """The schema's message with the value it quotes cut short (``formats.quoting.quoted``), except for an
     organization identifier: the parser says which part is wrong."""
     if error.validator == "pattern" and list(error.absolute_path)[-1:] == ["client_id"]:
         try:
