@@ -74,13 +74,13 @@ def test_parallel_issue_grant_for_one_triplet_leaves_one_live_pair(store):
     survivors = live(store)
     assert len(survivors) == 1
     assert sum(len(r) for r in replaced) == THREADS - 1  # each pair but the last was replaced exactly once
-    assert {g.revoked_reason for g in store.grants() if g.revoked_at} == {"replaced by a new token pair"}
+    assert {g.revoked_reason for g in store.grants() if g.revoked_at} == {"replaced by a new consent"}
     assert store.grant_by_access_token(f"a{survivors[0].id[1:]}").revoked_at is None
 
 
 def test_parallel_refreshes_of_a_live_pair_leave_one_access_token(store):
     store.issue_grant(pair(0), NOW)
-    assert all(at_once(lambda i: store.replace_access_token("g0", f"new{i}", NOW + timedelta(hours=2))))
+    assert all(at_once(lambda i: store.replace_access_token("g0", f"new{i}", NOW + timedelta(hours=2), NOW)))
     current = [i for i in range(THREADS) if store.grant_by_access_token(f"new{i}") is not None]
     assert len(current) == 1 and store.grant_by_access_token("a0") is None
 
@@ -88,7 +88,7 @@ def test_parallel_refreshes_of_a_live_pair_leave_one_access_token(store):
 def test_a_revoked_pair_gets_no_new_access_token(store):
     store.issue_grant(pair(0), NOW)
     assert store.revoke_grants(NOW, "revoked by the TPP", grant_id="g0") == ["g0"]
-    assert store.replace_access_token("g0", "late", NOW) is False
+    assert store.replace_access_token("g0", "late", NOW, NOW) is False
     assert store.grant_by_access_token("late") is None and store.grant_by_access_token("a0").revoked_at == NOW
 
 
@@ -109,7 +109,7 @@ def test_replay_racing_the_exchange_revokes_the_new_pair(store):
     assert store.redeem_code("c", NOW) is True
     assert store.redeem_code("c", NOW) is False and store.revoke_code_grant("c", NOW) == []  # no pair yet
     store.issue_grant(pair(1), NOW, code="c")
-    assert store.grant("g1").revoked_reason == "authorization code replayed"
+    assert store.grant("g1").revoked_reason == "revoked: its authorization code was replayed"
 
 
 def test_revoke_by_criteria(store):

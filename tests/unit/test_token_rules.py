@@ -109,7 +109,7 @@ def test_code_is_single_use_and_a_replay_revokes_the_pair(store, scenario, tpp):
     error = oauth_error(exchange, store, scenario, tpp, code, NOW + timedelta(seconds=5))
     assert error.error == "invalid_grant" and "already used" in error.description
     grant = store.grant_by_refresh_token(pair["refresh_token"])
-    assert grant.revoked_at is not None and grant.revoked_reason == "authorization code replayed"
+    assert grant.revoked_at is not None and grant.revoked_reason == "revoked: its authorization code was replayed"
     assert api_status(store, pair["access_token"]) == 401
     refused = oauth_error(tokens.refresh, store, scenario, NOW, BANK, tpp, {"refresh_token": pair["refresh_token"]})
     assert refused.error == "invalid_grant"
@@ -128,7 +128,7 @@ def test_replay_racing_the_first_exchange_still_revokes_the_pair(store, scenario
     store.issue_grant = issue_grant_after_a_replay
     pair = exchange(store, scenario, tpp, code)
     assert [e.error for e in replays] == ["invalid_grant"]
-    assert store.grant_by_access_token(pair["access_token"]).revoked_reason == "authorization code replayed"
+    assert store.grant_by_access_token(pair["access_token"]).revoked_reason == "revoked: its authorization code was replayed"
     assert api_status(store, pair["access_token"]) == 401
 
 
@@ -233,7 +233,7 @@ def test_a_new_pair_revokes_the_old_one_of_the_same_psu_and_tpp(store, scenario,
     first = new_pair(store, scenario, tpp)
     other_psu = new_pair(store, scenario, tpp, psu="bruno")
     second = new_pair(store, scenario, tpp, NOW + timedelta(minutes=1))
-    assert store.grant_by_refresh_token(first["refresh_token"]).revoked_reason == "replaced by a new token pair"
+    assert store.grant_by_refresh_token(first["refresh_token"]).revoked_reason == "replaced by a new consent"
     assert api_status(store, first["access_token"]) == 401
     assert oauth_error(refresh, store, scenario, tpp, first["refresh_token"], NOW).error == "invalid_grant"
     assert api_status(store, second["access_token"]) == 200
