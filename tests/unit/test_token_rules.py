@@ -11,7 +11,7 @@ from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
-from mock_aspsp.store import SqliteStore, open_store
+from mock_aspsp.store import REVOKED_BY_PSU, SqliteStore, open_store
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
@@ -220,6 +220,23 @@ def test_refresh_with_an_unknown_or_foreign_token(store, scenario, tpp):
     assert oauth_error(refresh, store, scenario, tpp, pair["refresh_token"], NOW, "13807").error == "invalid_grant"
     # an access token is not a refresh token
     assert oauth_error(refresh, store, scenario, tpp, pair["access_token"], NOW).error == "invalid_grant"
+
+
+def test_a_refresh_racing_a_revocation_names_the_revocation(store, scenario, tpp):
+    """The pair is revoked between the refresh's read and its write (the PSU, on another worker)."""
+    pair = new_pair(store, scenario, tpp)
+    read = store.grant_by_refresh_token
+
+    def read_then_revoked(token):
+        grant = read(token)
+        store.revoke_grants(NOW + timedelta(seconds=1), REVOKED_BY_PSU, grant_id=grant.id)
+        return grant
+
+    store.grant_by_refresh_token = read_then_revoked
+    error = oauth_error(refresh, store, scenario, tpp, pair["refresh_token"], NOW + timedelta(seconds=1))
+    assert (error.error, error.description) == (
+        "invalid_grant", "refresh token revoked by the PSU on 2026-01-15T10:00:01Z: redirect the PSU to /authorize again")
+    assert api_status(store, pair["access_token"], NOW + timedelta(seconds=1)) == 401
 
 
 def test_refresh_with_another_scope_is_refused(store, scenario, tpp):
