@@ -402,7 +402,7 @@ def tokens() -> Response:
 
 
 REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # ``by`` of POST /tokens/revoke: who withdraws access
-REASON_MAX = 80  # the bank's own words, quoted in every refusal of the tokens (an ErrorModel message is 140)
+REASON_MAX = 40  # the bank's own words, in every refusal of the tokens: the ErrorModel message (140) keeps them whole
 
 
 @blueprint.post("/tokens/revoke")

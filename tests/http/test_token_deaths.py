@@ -110,6 +110,7 @@ def test_tokens_revoked_by_the_tpp_say_so(tpp, client, advance, which):
     ({"psu": "bruno", "by": "bank"}, "revoked by the bank"),
     ({"client_id": "PSDFR-ACPR-12345", "reason": "fraud suspected"}, "revoked by the bank (fraud suspected)"),
     ({"psu": "bruno", "by": "psu", "reason": "in the mobile app"}, "revoked by the PSU (in the mobile app)"),
+    ({"psu": "bruno", "reason": "r" * 40}, f"revoked by the bank ({'r' * 40})"),  # the longest: an ErrorModel keeps it
 ])
 def test_tokens_revoked_by_the_psu_or_the_bank_say_who(tpp, client, advance, body, reason):
     tokens = bruno(tpp)
@@ -125,8 +126,8 @@ def test_tokens_revoked_by_the_psu_or_the_bank_say_who(tpp, client, advance, bod
 @pytest.mark.parametrize("body,problem", [
     ({"psu": "bruno", "by": "tpp"}, 'by: must be "bank" (the default) or "psu"'),
     ({"psu": "bruno", "by": ["psu"]}, 'by: must be "bank" (the default) or "psu"'),
-    ({"psu": "bruno", "reason": 42}, "reason: must be a string of at most 80 characters"),
-    ({"psu": "bruno", "reason": "x" * 81}, "reason: must be a string of at most 80 characters"),
+    ({"psu": "bruno", "reason": 42}, "reason: must be a string of at most 40 characters"),
+    ({"psu": "bruno", "reason": "x" * 41}, "reason: must be a string of at most 40 characters"),
 ])
 def test_a_bank_revocation_with_a_wrong_by_or_reason_is_a_400_and_revokes_nothing(tpp, client, body, problem):
     tokens = bruno(tpp)
@@ -185,3 +186,20 @@ def test_a_reset_forgets_replaced_access_tokens(tpp, client):
     assert tpp.refresh(tokens["refresh_token"]).status_code == 200
     assert client.post("/__admin/reset").status_code == 200
     assert api_refusal(tpp, tokens["access_token"]) == "access token unknown: this bank never issued it"
+
+
+def test_a_blocked_account_or_a_barred_tpp_refuses_but_kills_no_token(tpp, client):
+    """The README's "what does not kill a token": refused while it lasts, the same tokens work once lifted."""
+    tokens = bruno(tpp)
+    body = portal_body(amount="10.00", iban=BRUNO_IBAN)
+    for change, restore, url in [
+        ({"status": "blocked"}, {"status": "active"}, f"/__admin/accounts/{BRUNO_IBAN}"),
+        ({"status": "revoked"}, {"status": "active"}, f"/__admin/tpps/{tpp.client_id}"),
+        ({"denied": "audit"}, {"denied": None}, f"/__admin/tpps/{tpp.client_id}"),
+    ]:
+        assert client.patch(url, json=change).status_code == 200
+        assert_error_model(tpp.confirm(tokens["access_token"], body), 403)
+        assert client.patch(url, json=restore).status_code == 200
+        assert tpp.confirm(tokens["access_token"], body).get_json()["result"] is True
+    assert tpp.refresh(tokens["refresh_token"]).status_code == 200
+    assert [t["state"] for t in client.get("/__admin/tokens").get_json()["tokens"]] == ["active"]
