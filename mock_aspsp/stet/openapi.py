@@ -48,7 +48,9 @@ NOT_PARAMETERS = frozenset({"authorization", "content-type", "accept"})
 
 API_ERROR_MEANINGS = {
     400: "malformed request: a header or body field is missing or invalid (named in `message`)",
-    401: "no, malformed, unknown, expired or revoked access token; or the TPP is not authenticated: QWAC "
+    401: "no or malformed access token, or one never issued here, expired, replaced (by a refresh, by a new "
+    "consent) or revoked (by the TPP, the PSU or the bank), `message` saying which and when; or the TPP is "
+    "not authenticated: QWAC "
     "client certificate or QSealC `Signature` missing (strict scenarios), or a signature or `Digest` that "
     "does not verify (named in `message`)",
     403: "token scope, TPP role, profile (revoked, denied) or certificate (another TPP's, untrusted, expired, "

@@ -104,7 +104,7 @@ ADMIN_ROUTES = {  # path -> allowed methods
 JSON_ENDPOINTS = [  # (method, path, the fields it reads)
     ("POST", "/__admin/clock", ("advance", "set", "reset")),
     ("PATCH", f"/__admin/accounts/{PORTAL_IBAN}", ("balance", "overdraft", "status")),
-    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "reason")),
+    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "by", "reason")),
     ("PATCH", f"/__admin/tpps/{CLIENT_ID}", ("status", "denied")),
     ("POST", "/__admin/certificates/revoke", ("sha256",)),
     ("POST", "/__admin/rules", ("name", "match", "action", "times")),
