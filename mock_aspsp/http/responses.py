@@ -13,6 +13,7 @@ from typing import Optional
 from flask import Response, g, jsonify, render_template, request
 
 from ..bank.clock import isoformat
+from ..stet.versions import JSON, version_for
 from .errors import OAuthError, PageError, UnknownBank, error_model
 from .routes import OAUTH, PAGE, current_route
 from .web import asked_bank, sandbox
@@ -24,8 +25,11 @@ def _timestamp() -> str:
 
 
 def api_error(status: int, message: str, headers: Optional[dict] = None) -> Response:
+    """ErrorModel, sent as the media type the path's STET version declares for its errors."""
     g.error_message = message
     response = jsonify(error_model(status, message, request.path, _timestamp()))
+    version = current_route().version
+    response.content_type = version_for(version).error_media_type if version else JSON
     response.status_code = status
     response.headers.update(headers or {})
     return response
