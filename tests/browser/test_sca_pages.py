@@ -113,20 +113,37 @@ def assert_bank_page(page, step: str) -> None:
     assert all(height >= 40 for height in layout["buttons"]), f"buttons too small to tap: {layout}"
 
 
-def identify_and_authenticate(page, shots) -> None:
+def submit(page, field: str, how: str, forward: str = "continue") -> None:
+    """Send the page's form forward as a PSU does: clicking its forward button, or pressing Enter in
+    ``field`` (the browser then submits with the form's default button)."""
+    if how == "enter":
+        page.press(field, "Enter")
+    else:
+        page.click(f"button[value={forward}]")
+
+
+def next_bank_page(page, field: str, how: str) -> None:
+    """Submit, and check the bank's answer keeps the PSU at the bank, not sent back to the TPP."""
+    with page.expect_response(lambda response: response.request.method == "POST") as posted:
+        submit(page, field, how)
+    location = posted.value.headers.get("location", "")
+    assert location.startswith("/sca/"), f"the journey ended: {posted.value.status} to {location}"
+
+
+def identify_and_authenticate(page, shots, how: str = "click") -> None:
     assert_bank_page(page, "Identification")
     assert TPP in page.inner_text("main")
     shots("identification")
     page.fill("#login", "alice")
     page.fill("#password", "alice-password")
-    page.click("button[value=continue]")
+    next_bank_page(page, "#password", how)
 
     page.wait_for_selector("#otp")
     assert_bank_page(page, "Authentification forte")
     assert "Alice Martin" in page.inner_text("main")
     shots("one-time-code")
     page.fill("#otp", "123456")
-    page.click("button[value=continue]")
+    next_bank_page(page, "#otp", how)
 
     page.wait_for_selector("input[name=iban]")
     assert_bank_page(page, "Consentement")
@@ -144,18 +161,22 @@ def callback(page) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
 
 
-def test_psu_approves_in_the_browser(server, page, tmp_path):
+@pytest.mark.parametrize("how", ["click", "enter"])
+def test_psu_approves_in_the_browser(server, page, tmp_path, how):
+    """Clicking the forward buttons, or pressing Enter in the password field, in the one-time-code
+    field and on the chosen account: the journey goes forward either way, to a code."""
     shots = Shots(page, tmp_path)
-    state = f"browser-{page.viewport_name}"
+    state = f"browser-{page.viewport_name}-{how}"
     page.goto(authorize_url(server, state))
     assert urlsplit(page.url).path.startswith("/sca/")
-    identify_and_authenticate(page, shots)
+    identify_and_authenticate(page, shots, how)
     page.check(f"input[value={PORTAL_IBAN}]")
-    page.click("button[value=approve]")
+    submit(page, f"input[name=iban][value={PORTAL_IBAN}]", how, forward="approve")
     params = callback(page)
     shots("back-at-the-tpp")
     assert params["state"] == state
-    assert len(params["code"]) >= 20 and "error" not in params
+    assert "error" not in params, params
+    assert len(params["code"]) >= 20
     assert len(shots.taken) == 4
 
 
