@@ -14,6 +14,7 @@ from flask import Response, g, jsonify, render_template, request
 from . import page_problems
 from .clock import isoformat
 from .errors import OAuthError, PageError, error_model
+from .stet.versions import JSON, version_of_path
 from .web import requested_bank, sandbox
 
 BROWSER_PATHS = ("/authorize", "/sca/")
@@ -26,8 +27,11 @@ def _timestamp() -> str:
 
 
 def api_error(status: int, message: str, headers: Optional[dict] = None) -> Response:
+    """ErrorModel, sent as the media type the path's STET version declares for its errors."""
     g.error_message = message
     response = jsonify(error_model(status, message, request.path, _timestamp()))
+    version = version_of_path(request.path)
+    response.content_type = version.error_media_type if version else JSON
     response.status_code = status
     response.headers.update(headers or {})
     return response

@@ -18,6 +18,11 @@ answered from a per-connection cache, valid while ``PRAGMA data_version``
 says no other connection changed the file; ``sync_state`` checks it, once per
 request, and this connection's own writes clear the cache.
 
+Every dead token keeps the reason it died: a revoked pair its ``revoked_reason``
+(one of the ``REPLACED_BY_*`` / ``REVOKED_BY_*`` phrases below), an access token
+a refresh replaced a row of ``replaced_access_tokens`` naming its pair and when,
+so the API can tell it from a token the bank never issued.
+
 Rules that must hold under concurrency (a code is redeemed once, one pair per
 PSU / TPP) are written as single conditional statements or ``BEGIN
 IMMEDIATE`` transactions, never as a read followed by a write.
@@ -50,6 +55,8 @@ CREATE TABLE IF NOT EXISTS grants (
 CREATE UNIQUE INDEX IF NOT EXISTS grants_access ON grants (access_hash);
 CREATE UNIQUE INDEX IF NOT EXISTS grants_refresh ON grants (refresh_hash);
 CREATE INDEX IF NOT EXISTS grants_triplet ON grants (bank, psu, client_id) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS replaced_access_tokens (
+    access_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, replaced_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     bank TEXT NOT NULL, iban TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (bank, iban));
 CREATE TABLE IF NOT EXISTS tpps (client_id TEXT PRIMARY KEY, changes TEXT NOT NULL);
@@ -65,7 +72,7 @@ JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates",
+STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps", "revoked_certificates",
                 "psu_failures")
 
 
@@ -79,6 +86,15 @@ def _ts(instant: datetime) -> float:
 
 def _dt(value: Optional[float]) -> Optional[datetime]:
     return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+# Why a token died, as ``revoked_reason`` stores it; the API and /token say "access token <reason>".
+REPLACED_BY_REFRESH = "replaced by a refresh"  # an access token alone: its pair lives on with the new one
+REPLACED_BY_CONSENT = "replaced by a new consent"  # one live pair per PSU / TPP / bank
+REVOKED_BY_TPP = "revoked by the TPP"
+REVOKED_BY_PSU = "revoked by the PSU"
+REVOKED_BY_BANK = "revoked by the bank"
+REVOKED_CODE_REPLAYED = "revoked: its authorization code was replayed"
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,14 @@ _GRANT_CONVERTERS = [(_dt if k in _GRANT_TIMES else None) for k in _GRANT_COLUMN
 def _grant_from_row(row: sqlite3.Row) -> Grant:
     """A row of ``_GRANT_SELECT``, by position."""
     return Grant(*[(convert(value) if convert else value) for convert, value in zip(_GRANT_CONVERTERS, row)])
+
+
+@dataclass(frozen=True)
+class ReplacedAccessToken:
+    """An access token that a refresh replaced: the pair it belonged to, and when it was replaced."""
+
+    grant: Grant
+    replaced_at: datetime
 
 
 @dataclass(frozen=True)
@@ -375,13 +399,12 @@ class SqliteStore:
         row = self._db().execute("SELECT grant_id FROM codes WHERE code_hash = ?", (token_hash(code),)).fetchone()
         if row is None or row[0] is None:
             return []
-        return self.revoke_grants(now, "authorization code replayed", grant_id=row[0])
+        return self.revoke_grants(now, REVOKED_CODE_REPLAYED, grant_id=row[0])
 
     # -- token pairs ----------------------------------------------------
     def issue_grant(self, grant: Grant, now: datetime, code: Optional[str] = None) -> list[str]:
-        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank.
-
-        Returns the ids of the pairs it revoked.
+        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank
+        (``REPLACED_BY_CONSENT``). Returns the ids of the pairs it revoked.
         """
         with self._tx() as db:
             replaced = [
@@ -393,7 +416,7 @@ class SqliteStore:
             ]
             db.executemany(
                 "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
-                [(_ts(now), "replaced by a new token pair", gid) for gid in replaced],
+                [(_ts(now), REPLACED_BY_CONSENT, gid) for gid in replaced],
             )
             values = [(_ts(v) if k in _GRANT_TIMES and v is not None else v) for k, v in asdict(grant).items()]
             db.execute(
@@ -406,7 +429,7 @@ class SqliteStore:
                 db.execute(
                     "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND EXISTS "
                     "(SELECT 1 FROM codes WHERE code_hash = ? AND replayed_at IS NOT NULL)",
-                    (_ts(now), "authorization code replayed", grant.id, token_hash(code)),
+                    (_ts(now), REVOKED_CODE_REPLAYED, grant.id, token_hash(code)),
                 )
             return replaced
 
@@ -424,9 +447,25 @@ class SqliteStore:
     def grant(self, grant_id: str) -> Optional[Grant]:
         return self._grant_where("id", grant_id)
 
-    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
-        """Give a live pair a new access token; the old one dies with the overwrite."""
+    def replaced_access_token(self, token: str) -> Optional[ReplacedAccessToken]:
+        """The pair of an access token a refresh replaced (``REPLACED_BY_REFRESH``), or None."""
+        digest = token_hash(token)
+        return self._cached(("replaced", digest), lambda: self._replaced_where(digest))
+
+    def _replaced_where(self, digest: str) -> Optional[ReplacedAccessToken]:
+        row = self._db().execute(
+            "SELECT grant_id, replaced_at FROM replaced_access_tokens WHERE access_hash = ?", (digest,)).fetchone()
+        grant = None if row is None else self.grant(row[0])
+        return None if grant is None else ReplacedAccessToken(grant, _dt(row[1]))
+
+    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
+        """Give a live pair a new access token; the old one is kept as replaced at ``now``."""
         with self._tx() as db:
+            db.execute(
+                "INSERT INTO replaced_access_tokens (access_hash, grant_id, replaced_at) "
+                "SELECT access_hash, id, ? FROM grants WHERE id = ? AND revoked_at IS NULL",
+                (_ts(now), grant_id),
+            )
             cursor = db.execute(
                 "UPDATE grants SET access_hash = ?, access_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (token_hash(access_token), _ts(expires_at), grant_id),

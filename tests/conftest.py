@@ -196,13 +196,29 @@ from mock_aspsp.validation import schema_set  # noqa: E402
 ALICE_OTHER_IBAN = "FR7630007000010001234560191"
 STET_OF = {"v1": "1.4.0.47", "v1.4.2": "1.4.2.17", "v1.6.2": "1.6.2.0"}
 SCOPE_OF = {"v1": "piisp", "v1.4.2": "cbpii", "v1.6.2": "cbpii"}
+# What each version's documents declare for its errors (README, "STET versions"); any other path: JSON.
+ERROR_MEDIA_OF = {"v1": "application/json", "v1.4.2": "application/hal+json", "v1.6.2": "application/hal+json"}
+
+
+def error_media_type(path: str) -> str:
+    """The error media type expected on a path: its version's (``/stet/psd2/{v}/...``, ``/{v}/...``)."""
+    parts = path.split("/")
+    prefix = parts[3] if parts[1:3] == ["stet", "psd2"] and len(parts) > 3 else parts[1]
+    return ERROR_MEDIA_OF.get(prefix, "application/json")
+
+
+def assert_error_media_type(response) -> None:
+    expected = error_media_type(response.request.path)
+    assert response.mimetype == expected, (response.request.path, response.content_type)
+    if expected == "application/hal+json":
+        assert response.mimetype_params == {"charset": "utf-8"}, response.content_type
 
 
 def assert_error_model(response, status, version="v1.4.2", names=None) -> dict:
     """The response is the version's STET ErrorModel with this status (JSON, no HTML, no trace)."""
     text = response.get_data(as_text=True)
     assert response.status_code == status, text
-    assert response.mimetype == "application/json", response.content_type
+    assert_error_media_type(response)
     assert "Traceback" not in text and "<html" not in text.lower()
     body = response.get_json()
     assert schema_set(f"stet-{STET_OF[version]}.schema.json").problem("ErrorModel", body) is None, body

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..errors import OAuthError, quoted
+from ..errors import ApiError, OAuthError, quoted
 from ..stet.versions import SCOPES
 from ..web import requested_bank, sandbox, snapshot
 from . import tokens
@@ -63,6 +63,10 @@ def revoke() -> Response:
 
 @blueprint.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
+    """RFC 8414 metadata of the bank the host names; an unknown bank code is a 404, as on the API."""
+    bank, asked = requested_bank(snapshot().scenario)
+    if bank is None:
+        raise ApiError(404, f"no bank with code {asked} is served here")
     base = request.host_url.rstrip("/")
     return jsonify(
         {

@@ -24,11 +24,10 @@ from ..tpp.registry import IdentityRefused, access_refusal, check_client_certifi
 from ..tpp.transport import client_certificate, request_target
 from ..validation import schema_set
 from ..web import request_body, requested_bank, sandbox, snapshot
-from .versions import ApiVersion, version_for
+from .versions import HAL_JSON, VERSIONS, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
 
-HAL_JSON = "application/hal+json; charset=utf-8"
 REQUEST_ID_MAX = 70
 REQUEST_DEFINITION = "PaymentCoverageRequestResource"
 JSON_WHITESPACE = " \t\n\r"  # RFC 8259 §2: what may surround a JSON text
@@ -38,7 +37,7 @@ SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x
 def _version(prefix: str) -> ApiVersion:
     version = version_for(prefix)
     if version is None:
-        raise ApiError(404, f"no API version {prefix}; this bank serves v1, v1.4.2 and v1.6.2")
+        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(v.prefix for v in VERSIONS)}")
     return version
 
 

@@ -1,10 +1,14 @@
 """The table of differences between the STET versions the bank serves.
 
 One code path answers every version; what differs is only this table (and
-each version's JSON Schema file in ``schemas/``).
+each version's JSON Schema file in ``schemas/``, for the shape of the bodies).
+README, "STET versions", gives the evidence for each entry.
 """
 from dataclasses import dataclass
 from typing import Optional
+
+JSON = "application/json"
+HAL_JSON = "application/hal+json; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -12,6 +16,9 @@ class ApiVersion:
     prefix: str  # path segment after /stet/psd2/ (or alone, for the sandbox alias)
     stet: str  # the STET standard version it implements
     scope: str  # the OAuth2 scope a token needs for it
+    error_media_type: str  # Content-Type of its error answers (ErrorModel)
+    bad_request_model: str  # the schema definition its 400 answers follow
+    warning_header: bool  # its document declares STET's `Warning` response header (299: deprecated entry point)
 
     @property
     def schema_file(self) -> str:
@@ -19,9 +26,12 @@ class ApiVersion:
 
 
 VERSIONS = (
-    ApiVersion("v1", "1.4.0.47", "piisp"),
-    ApiVersion("v1.4.2", "1.4.2.17", "cbpii"),
-    ApiVersion("v1.6.2", "1.6.2.0", "cbpii"),
+    # 1.4.0.47's document declares its errors as */* (the bank behind it answered application/json).
+    ApiVersion("v1", "1.4.0.47", "piisp", JSON, "ErrorModel", False),
+    # A client generated from 1.4.2.17 expects only hal+json from funds-confirmations, errors included.
+    ApiVersion("v1.4.2", "1.4.2.17", "cbpii", HAL_JSON, "ErrorModel", False),
+    # As STET 1.5.0.43, the last document before it: hal+json errors, Error400Model, Warning.
+    ApiVersion("v1.6.2", "1.6.2.0", "cbpii", HAL_JSON, "Error400Model", True),
 )
 SCOPES = frozenset(v.scope for v in VERSIONS)
 
@@ -31,3 +41,11 @@ _BY_PREFIX = {v.prefix: v for v in VERSIONS}
 
 def version_for(prefix: str) -> Optional[ApiVersion]:
     return _BY_PREFIX.get(prefix)
+
+
+def version_of_path(path: str) -> Optional[ApiVersion]:
+    """The version whose API a path belongs to (``/stet/psd2/{v}/...`` or the alias ``/{v}/...``), if any."""
+    segments = path.split("/")
+    if segments[1:3] == ["stet", "psd2"]:
+        return version_for(segments[3]) if len(segments) > 3 else None
+    return version_for(segments[1]) if len(segments) > 1 else None

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from conftest import CLIENT_ID, PORTAL_IBAN, REDIRECT_URI, headless_tokens, portal_body
+from conftest import CLIENT_ID, PORTAL_IBAN, REDIRECT_URI, assert_error_media_type, headless_tokens, portal_body
 from mock_aspsp.resources import default_scenario
 
 FUZZ = settings(max_examples=25, derandomize=True, database=None, deadline=None,
@@ -49,7 +49,7 @@ def check(response, path: str) -> None:
         assert response.mimetype == "text/html", response.content_type
         assert "<html" in text.lower()
     else:
-        assert response.mimetype == "application/json", response.content_type
+        assert_error_media_type(response)  # the path's STET version's, or JSON
         body = response.get_json()
         assert body["status"] == response.status_code, body
         assert isinstance(body["message"], str) and body["message"], body
@@ -104,7 +104,7 @@ ADMIN_ROUTES = {  # path -> allowed methods
 JSON_ENDPOINTS = [  # (method, path, the fields it reads)
     ("POST", "/__admin/clock", ("advance", "set", "reset")),
     ("PATCH", f"/__admin/accounts/{PORTAL_IBAN}", ("balance", "overdraft", "status")),
-    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "reason")),
+    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "by", "reason")),
     ("PATCH", f"/__admin/tpps/{CLIENT_ID}", ("status", "denied")),
     ("POST", "/__admin/certificates/revoke", ("sha256",)),
     ("POST", "/__admin/rules", ("name", "match", "action", "times")),
