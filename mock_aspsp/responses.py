@@ -11,6 +11,7 @@ from typing import Optional
 
 from flask import Response, g, jsonify, render_template, request
 
+from . import page_problems
 from .clock import isoformat
 from .errors import OAuthError, PageError, error_model
 from .stet.versions import JSON, version_of_path
@@ -46,10 +47,10 @@ def oauth_error(error: OAuthError) -> Response:
 
 
 def page_error(error: PageError) -> Response:
-    g.error_message = error.message
+    g.error_message = error.detail or error.problem.message
     snapshot = g.get("snapshot")
     bank = snapshot.scenario.bank(requested_bank(snapshot.scenario)[1]) if snapshot else None
-    body = render_template("error.html", title=error.title, message=error.message, bank=bank)
+    body = render_template("error.html", problem=error.problem, detail=error.detail, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
@@ -60,7 +61,7 @@ def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Re
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
     if path.startswith(BROWSER_PATHS):
-        response = page_error(PageError("Service indisponible" if status >= 500 else "Erreur", message, status))
+        response = page_error(PageError(page_problems.for_status(status), message, status))
         response.headers.update(headers or {})
         return response
     return api_error(status, message, headers)
