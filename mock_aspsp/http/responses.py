@@ -14,6 +14,7 @@ from flask import Response, g, jsonify, render_template, request
 
 from ..bank.clock import isoformat
 from ..stet.versions import JSON, version_for
+from . import page_problems
 from .errors import OAuthError, PageError, UnknownBank, error_model
 from .routes import OAUTH, PAGE, current_route
 from .web import asked_bank, sandbox
@@ -45,10 +46,10 @@ def oauth_error(error: OAuthError) -> Response:
 
 
 def page_error(error: PageError) -> Response:
-    g.error_message = error.message
+    g.error_message = error.detail or error.problem.message
     snapshot = g.get("snapshot")
     bank = snapshot.scenario.bank(asked_bank(request.host, snapshot.scenario)) if snapshot else None
-    body = render_template("error.html", title=error.title, message=error.message, bank=bank)
+    body = render_template("error.html", problem=error.problem, detail=error.detail, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
@@ -59,7 +60,7 @@ def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Re
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
     if audience == PAGE:
-        response = page_error(PageError("Service indisponible" if status >= 500 else "Erreur", message, status))
+        response = page_error(PageError(page_problems.for_status(status), message, status))
         response.headers.update(headers or {})
         return response
     return api_error(status, message, headers)
@@ -67,5 +68,5 @@ def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Re
 
 def unknown_bank(error: UnknownBank) -> Response:
     if current_route().audience == PAGE:
-        return page_error(PageError("Établissement inconnu", f"No bank with code {error.code} is served here.", 404))
+        return page_error(PageError(page_problems.UNKNOWN_BANK, f"No bank with code {error.code} is served here."))
     return by_audience(404, f"no bank with code {error.code} is served here")
