@@ -7,6 +7,7 @@ One seal for the whole sandbox (every establishment signs with it), shipped with
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -24,12 +25,18 @@ CERTIFICATES_PATH = "/stet/psd2/certificates"
 PEM_TYPE = "application/pem-certificate-chain"  # RFC 8555 §9.1
 
 
+def seal_files() -> tuple[Path, Path]:
+    """The bank's QSealC and the test CA that issued it, as shipped."""
+    folder = scenarios_dir() / "certs"
+    return folder / "bank-qsealc.pem", folder / "ca.pem"
+
+
 @lru_cache(maxsize=1)
 def bank_seal() -> tuple[bytes, rsa.RSAPrivateKey, str]:
     """(certificate PEM, private key, the keyId's file name ``bank-qsealc_<SHA-256>``), read once per process."""
-    folder = scenarios_dir() / "certs"
-    pem = (folder / "bank-qsealc.pem").read_bytes()
-    key = serialization.load_pem_private_key((folder / "bank-qsealc.key").read_bytes(), password=None)
+    certificate, _ = seal_files()
+    pem = certificate.read_bytes()
+    key = serialization.load_pem_private_key(certificate.with_suffix(".key").read_bytes(), password=None)
     return pem, key, f"bank-qsealc_{fingerprint(x509.load_pem_x509_certificate(pem))}"
 
 
