@@ -1,6 +1,6 @@
 """The application factory: one Flask app per server process.
 
-Every error leaves in the shape its audience expects (see ``responses``), and
+Every error leaves in the shape its audience expects (see ``http.responses``), and
 no request, however malformed, gets a stack trace.
 """
 from __future__ import annotations
@@ -12,18 +12,21 @@ from typing import Optional
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import injection, journal
-from .clock import Clock
+from .bank.clock import Clock
+from .bank.scenario import read_scenario
 from .config import Config
-from .errors import QUOTE_MAX, ApiError, OAuthError, PageError
-from .responses import api_error, by_audience, oauth_error, page_error
+from .formats.quoting import QUOTE_MAX
+from .formats.validation import compiled
+from .http import injection, journal
+from .http.errors import ApiError, OAuthError, PageError, UnknownBank
+from .http.responses import api_error, by_audience, oauth_error, page_error, unknown_bank
+from .http.routes import current_route
+from .http.web import MAX_BODY, sandbox
 from .sandbox import Sandbox
-from .scenario import read_scenario
 from .stet.funds import REQUEST_DEFINITION
 from .stet.versions import VERSIONS
-from .store import StoreUnavailable, open_store
-from .validation import compiled
-from .web import MAX_BODY, sandbox
+from .store import open_store
+from .store.records import StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 
@@ -42,7 +45,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     for version in VERSIONS:  # compiled now, not on each worker's first call, and shared after the fork
         compiled(version.schema_file, REQUEST_DEFINITION)
 
-    from .admin import blueprint as admin
+    from .http.admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
@@ -56,6 +59,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.register_error_handler(ApiError, lambda e: api_error(e.status, e.message, e.headers))
     app.register_error_handler(OAuthError, oauth_error)
     app.register_error_handler(PageError, page_error)
+    app.register_error_handler(UnknownBank, unknown_bank)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -77,7 +81,9 @@ def _ascii_query_string(wsgi_app):
 
 
 def _begin() -> Optional[Response]:
-    """Before any view: the request's snapshot of shared state, then the fault rules (which may answer)."""
+    """Before any view: the request's route (which every later step reads), its snapshot of shared state,
+    then the fault rules (which may answer)."""
+    current_route()
     snapshot = g.snapshot = sandbox().snapshot()
     return injection.inject_faults(snapshot) if snapshot.rules else None
 
@@ -115,7 +121,7 @@ def _unexpected_error(error: Exception) -> Response:
     """A bug: the traceback goes to the server's log; the request's journal entry names the error
     (the admin API is not journaled, so its answer points at the log)."""
     log.exception("unexpected error on %s %s", request.method, request.path)
-    if request.path.startswith(journal.NOT_JOURNALED):
+    if not current_route().journaled:
         return by_audience(500, "internal error of the sandbox; the server's log has the details")
     response = by_audience(500, "internal error of the sandbox; the request journal has the details")
     g.error_message = f"internal error: {type(error).__name__}: {str(error)[:QUOTE_MAX]}"

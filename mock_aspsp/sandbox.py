@@ -25,10 +25,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from .clock import Clock
-from .faults import FaultRule, runtime_rules
-from .scenario import Scenario, ScenarioError, parse_scenario
-from .store import SqliteStore, StoreUnavailable
+from .bank.clock import Clock
+from .bank.faults import FaultRule, runtime_rules
+from .bank.scenario import Scenario, ScenarioError, parse_scenario
+from .store.interface import Store
+from .store.records import StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 
@@ -45,9 +46,8 @@ class Snapshot:
 
 
 class Sandbox:
-    def __init__(self, store: SqliteStore, scenario: Scenario, scenario_text: str, clock: Clock = Clock(),
+    def __init__(self, store: Store, scenario: Scenario, scenario_text: str, clock: Clock = Clock(),
                  publish: bool = False):
-        """``store``: a SqliteStore or a RedisStore (the same interface)."""
         self.store = store
         self.clock = clock
         self._lock = threading.Lock()

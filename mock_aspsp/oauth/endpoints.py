@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..errors import ApiError, OAuthError, quoted
+from ..formats.quoting import quoted
+from ..http.errors import OAuthError
+from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
-from ..web import requested_bank, sandbox, snapshot
 from . import tokens
 from .clients import authenticate_client
 
@@ -25,13 +26,6 @@ def _form() -> dict:
     return form.to_dict()
 
 
-def _bank() -> str:
-    bank, asked = requested_bank(snapshot().scenario)
-    if bank is None:
-        raise OAuthError("invalid_request", f"no bank with code {asked} is served here", 404)
-    return bank
-
-
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -41,22 +35,22 @@ def _no_store(response: Response) -> Response:
 @blueprint.post("/token")
 def token() -> Response:
     form = _form()
-    bank = _bank()
+    bank = served_bank(snapshot().scenario)
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "the 'grant_type' parameter is missing")
     if grant_type not in GRANTS:
         raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token")
     scenario, now = snapshot().scenario, snapshot().now
-    tpp = authenticate_client(scenario, form, sandbox().store, now)
+    tpp = authenticate_client(scenario, form, sandbox().store, now, "token")
     return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
 
 
 @blueprint.post("/revoke")
 def revoke() -> Response:
     form = _form()
-    bank = _bank()
-    tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now)
+    bank = served_bank(snapshot().scenario)
+    tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now, "revoke")
     tokens.revoke(sandbox().store, snapshot().now, bank, tpp, form)
     return _no_store(Response(status=200))
 
@@ -64,9 +58,7 @@ def revoke() -> Response:
 @blueprint.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
     """RFC 8414 metadata of the bank the host names; an unknown bank code is a 404, as on the API."""
-    bank, asked = requested_bank(snapshot().scenario)
-    if bank is None:
-        raise ApiError(404, f"no bank with code {asked} is served here")
+    served_bank(snapshot().scenario)
     base = request.host_url.rstrip("/")
     return jsonify(
         {

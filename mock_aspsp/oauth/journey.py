@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..scenario import ScaSettings
+from ..bank.scenario import ScaSettings
 
 STEPS = ("identify", "authenticate", "consent")
 SCREEN_NAMES = {

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
-from ..clock import isoformat
-from ..errors import ApiError, OAuthError, quoted
-from ..scenario import Scenario, Tpp
+from ..bank.clock import isoformat
+from ..bank.scenario import Scenario, Tpp
+from ..formats.quoting import quoted
+from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
-from ..store import REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, SqliteStore, token_hash
+from ..store.interface import Store
+from ..store.records import REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash
 from .pkce import verifier_problem
 
 
@@ -64,7 +66,7 @@ class Consent:
     code_challenge_method: Optional[str] = None
 
 
-def issue_code(store: SqliteStore, scenario: Scenario, now: datetime, consent: Consent) -> str:
+def issue_code(store: Store, scenario: Scenario, now: datetime, consent: Consent) -> str:
     code = new_secret()
     data = {
         "bank": consent.bank,
@@ -99,7 +101,7 @@ def _token_response(access_token: str, refresh_token: str, grant: Grant, scenari
 
 
 def exchange_code(
-    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+    store: Store, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
 ) -> dict:
     """grant_type=authorization_code (RFC 6749 §4.1.3, STET Part I §3.4.3)."""
     if "scope" in form:
@@ -152,7 +154,7 @@ def exchange_code(
 
 
 def refresh(
-    store: SqliteStore, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
+    store: Store, scenario: Scenario, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]
 ) -> dict:
     """grant_type=refresh_token: new access token, same refresh token, old access token dead."""
     refresh_token = _require(form, "refresh_token")
@@ -185,7 +187,7 @@ def refresh(
     return _token_response(access_token, refresh_token, grant, scenario)
 
 
-def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
+def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
     """RFC 7009: revoke the pair behind either token; unknown tokens are not an error."""
     token = _require(form, "token")
     hint = form.get("token_type_hint")
@@ -203,7 +205,7 @@ def revoke(store: SqliteStore, now: datetime, bank: str, tpp: Tpp, form: Mapping
 
 
 def bearer_grant(
-    store: SqliteStore, now: datetime, bank: str, authorization: Optional[str], version: ApiVersion
+    store: Store, now: datetime, bank: str, authorization: Optional[str], version: ApiVersion
 ) -> Grant:
     """The live pair behind an API call's ``Authorization: Bearer`` (RFC 6750 errors)."""
     scheme, _, token = (authorization or "").partition(" ")

@@ -34,6 +34,7 @@ VERSIONS = (
     ApiVersion("v1.6.2", "1.6.2.0", "cbpii", HAL_JSON, "Error400Model", True),
 )
 SCOPES = frozenset(v.scope for v in VERSIONS)
+PREFIXES = tuple(v.prefix for v in VERSIONS)  # as paths name the versions
 
 
 _BY_PREFIX = {v.prefix: v for v in VERSIONS}
@@ -41,11 +42,3 @@ _BY_PREFIX = {v.prefix: v for v in VERSIONS}
 
 def version_for(prefix: str) -> Optional[ApiVersion]:
     return _BY_PREFIX.get(prefix)
-
-
-def version_of_path(path: str) -> Optional[ApiVersion]:
-    """The version whose API a path belongs to (``/stet/psd2/{v}/...`` or the alias ``/{v}/...``), if any."""
-    segments = path.split("/")
-    if segments[1:3] == ["stet", "psd2"]:
-        return version_for(segments[3]) if len(segments) > 3 else None
-    return version_for(segments[1]) if len(segments) > 1 else None

@@ -1,35 +1,37 @@
 """The bank's TPP registry as each request sees it, and the identity checks built on it.
 
-The scenario registers TPPs (status, denial, certificates, trusted CAs,
+The scenario registers TPPs (status, denial, roles, certificates, trusted CAs,
 revoked certificates); the admin API can revoke or deny a TPP and revoke a
 certificate while the mock runs (kept in the store, so every worker sees it).
-These functions combine both and know nothing of HTTP: the endpoints turn
+``admission`` is the one gate every endpoint asks ("may this TPP call this
+endpoint now"): ``/authorize``, ``/token``, ``/revoke`` and the API. These
+functions combine both sources and know nothing of HTTP: the endpoints turn
 their reasons into OAuth errors, redirects or STET ErrorModels.
 """
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Optional, Protocol
+from typing import Any, Mapping, Optional
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ..formats.quoting import quoted
+from ..store.interface import Store
 from .certificates import CertificateRejected, TppCertificate, check_certificate
 from .qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, QcStatementError, qc_types
 from .signatures import DEFAULT_REQUIRED_HEADERS, SignatureRejected, check_digest, verify_request
 
 STRICT = "strict"
-QSEALC_ROLE = "PSP_IC"  # funds confirmations are for card-based payment instrument issuers
+CARD_ISSUER_ROLE = "PSP_IC"  # funds confirmations are for card-based payment instrument issuers
+# The role each endpoint asks of a TPP (endpoints as the route table and fault rules name them): the
+# PSU's journey and the API are for card issuers; /token and /revoke answer any registered TPP.
+REQUIRED_ROLES = {"authorize": CARD_ISSUER_ROLE, "funds-confirmations": CARD_ISSUER_ROLE}
 
 
-class RegistryStore(Protocol):
-    def tpp_changes(self, client_id: str) -> dict: ...
-
-    def revoked_certificates(self) -> frozenset[str]: ...
-
-
-def effective_tpp(scenario, store: RegistryStore, client_id: str):
+def effective_tpp(scenario, store: Store, client_id: str):
     """The scenario's TPP with the admin API's runtime changes (status, denied) applied; None if unknown."""
     tpp = scenario.tpp(client_id)
     if tpp is None:
@@ -38,12 +40,37 @@ def effective_tpp(scenario, store: RegistryStore, client_id: str):
     return dataclasses.replace(tpp, **changes) if changes else tpp
 
 
-def revoked_fingerprints(scenario, store: RegistryStore) -> frozenset[str]:
+def revoked_fingerprints(scenario, store: Store) -> frozenset[str]:
     """Certificates revoked by the scenario or by ``POST /__admin/certificates/revoke``."""
     return scenario.revoked_certificates | store.revoked_certificates()
 
 
-def access_refusal(tpp) -> Optional[str]:
+@dataclass(frozen=True)
+class Admission:
+    """The registry's answer to "may this TPP call this endpoint now"."""
+
+    tpp: Any  # the scenario's TPP with the admin API's changes applied; None: not registered
+    refusal: Optional[str] = None  # why it may not, whatever it sends (unknown, revoked, denied); None: it may
+    # Why it may not, unless the call proves the role another way (the API: a QSealC holding it): the
+    # endpoint asks a role the registry does not give this TPP. None: it holds it, or none is asked.
+    missing_role: Optional[str] = None
+
+
+def admission(scenario, store: Store, client_id: str, endpoint: str) -> Admission:
+    """May the TPP ``client_id`` call ``endpoint`` now: registered (the admin API's changes included), its
+    profile active, not denied, and holding the role the endpoint asks (``REQUIRED_ROLES``). Each endpoint
+    reads the parts in its own order of checks (README, "Funds decision")."""
+    tpp = effective_tpp(scenario, store, client_id)
+    if tpp is None:
+        return Admission(None, f"no TPP is registered with client_id {quoted(client_id)}")
+    role = REQUIRED_ROLES.get(endpoint)
+    missing = None
+    if role is not None and role not in tpp.roles:
+        missing = f"the TPP does not hold the card-issuer role ({role}) required for funds confirmations"
+    return Admission(tpp, _refusal(tpp), missing)
+
+
+def _refusal(tpp) -> Optional[str]:
     """Why the bank refuses this TPP whatever it sends (revoked profile, justified denial), or None."""
     if tpp.status != "active":
         return "the TPP's profile is revoked at this bank"
@@ -85,7 +112,7 @@ def _not_a_qwac(cert: TppCertificate) -> Optional[str]:
 
 
 def check_client_certificate(
-    cert: Optional[TppCertificate], *, client_id: str, scenario, store: RegistryStore, now: datetime,
+    cert: Optional[TppCertificate], *, client_id: str, scenario, store: Store, now: datetime,
     unreadable: Optional[str] = None,
 ) -> Optional[TppCertificate]:
     """The QWAC checks: required in strict mode; when sent (any mode) it must identify ``client_id``,
@@ -113,7 +140,7 @@ def check_client_certificate(
 
 def check_request_signature(
     method: str, path_with_query: str, headers: Mapping[str, str], body: bytes, *,
-    client_id: str, scenario, store: RegistryStore, now: datetime,
+    client_id: str, scenario, store: Store, now: datetime,
 ) -> Optional[TppCertificate]:
     """The QSealC checks on an API call: the signature (required in strict mode) must verify with a
     registered certificate of the token's TPP that is trusted, valid, not revoked and holds PSP_IC.
@@ -149,7 +176,7 @@ def check_request_signature(
     try:
         check_certificate(
             cert, client_id=client_id, trusted_cas=scenario.trusted_cas,
-            revoked_fingerprints=revoked_fingerprints(scenario, store), now=now, required_role=QSEALC_ROLE,
+            revoked_fingerprints=revoked_fingerprints(scenario, store), now=now, required_role=CARD_ISSUER_ROLE,
         )
     except CertificateRejected as error:
         raise IdentityRefused(403, f"QSealC refused: {error.reason}") from None

@@ -43,14 +43,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import yaml
 
-from mock_aspsp.testing import free_port, stop_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI, free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: the redis_server and hostile_clients helpers the tests use too
 from hostile_clients import FUNDS_PATH as PATH, IBAN, idle_capacity, under_attack  # noqa: E402
 BIN = Path(sys.executable).parent
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
 BODY = json.dumps({"paymentCoverageRequestId": "bench-1", "instructedAmount": {"currency": "EUR", "amount": "10.00"},
                    "accountId": {"iban": IBAN}})
 
@@ -132,7 +130,7 @@ def start_baseline(workers: int) -> Server:
 
 def start_baseline_granian(workers: int) -> Server:
     """The same bare Flask app on the server ``mock-aspsp serve`` runs, with the same settings."""
-    from mock_aspsp.serving import Limits
+    from mock_aspsp.tools.serving import Limits
 
     command = [str(BIN / "granian"), "--interface", "wsgi", "--http", "1", "--workers", str(workers),
                "--blocking-threads", str(Limits.threads), "--log-level", "warning", "--port", str(free_port()),
@@ -230,7 +228,7 @@ def signing_scenario(folder: Path) -> tuple[Path, dict]:
     """
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-    from mock_aspsp.pki import issue_bundle
+    from mock_aspsp.tools.pki import issue_bundle
     from mock_aspsp.resources import default_scenario
     from mock_aspsp.tpp.signatures import sign_request
 
@@ -261,7 +259,8 @@ TOKEN_PREFIX = "bench-token-"
 def fill_tokens(db: Path, count: int) -> None:
     """Store ``count`` live token pairs straight into the SQLite file, as a long-running sandbox would hold;
     the access token of pair ``n`` is ``bench-token-<n>``."""
-    from mock_aspsp.store import SqliteStore, token_hash
+    from mock_aspsp.store.records import token_hash
+    from mock_aspsp.store.sqlite import SqliteStore
 
     SqliteStore(str(db))  # creates the schema
     now = time.time()
@@ -377,7 +376,7 @@ def hostile_rows(baseline: Server, product: Server, token: str, seconds: float) 
     ]
 
 
-GUARDED = "mock_aspsp.serving.GuardedThreadWorker"
+GUARDED = "mock_aspsp.tools.serving.GuardedThreadWorker"
 
 
 @dataclass

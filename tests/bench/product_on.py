@@ -3,7 +3,7 @@
 ``python product_on.py KIND WORKERS --port PORT`` serves the default scenario with the same app, the same
 ``AccessLog`` and the same sharing before the fork as ``serve``, under gunicorn with the worker class
 KIND (sync, gthread, gevent); granian is ``mock-aspsp serve`` itself. Bench-only: what ships is
-``mock_aspsp.serving``.
+``mock_aspsp.tools.serving``.
 """
 import sys
 
@@ -11,7 +11,7 @@ from gunicorn.app.base import BaseApplication
 
 from mock_aspsp.app import create_app
 from mock_aspsp.config import Config, from_environment, with_state_file
-from mock_aspsp.serving import AccessLog, Limits, _share_with_workers
+from mock_aspsp.tools.serving import AccessLog, Limits, _share_with_workers
 
 
 class Product(BaseApplication):

@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from french_text import assert_french
-from mock_aspsp.scenario import PsuLockout
-from served_process import CLIENT_ID, REDIRECT_URI, served_process
+from mock_aspsp.bank.scenario import PsuLockout
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,7 +31,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 BANK = "Banque Exemple Île-de-France"
 TPP = "Carte Exemple SAS"
-PORTAL_IBAN = "YY13RDHN98392489481620896668799742"
 OTHER_IBAN = "FR7630007000010001234560191"
 TIMEOUT_MS = 15_000
 

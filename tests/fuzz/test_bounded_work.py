@@ -12,12 +12,12 @@ import time
 import pytest
 import yaml
 
-from conftest import CLIENT_ID, REDIRECT_URI
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
+from mock_aspsp.bank.scenario import MAX_GENERATED_ACCOUNTS, MAX_GENERATED_PSUS, ScenarioError, parse_scenario, read_scenario
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
-from mock_aspsp.scenario import MAX_GENERATED_ACCOUNTS, MAX_GENERATED_PSUS, ScenarioError, parse_scenario, read_scenario
 from mock_aspsp.store import open_store
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 ANSWER_MAX = 4000  # characters: an error answer names what is wrong, it does not carry the input back
 
@@ -89,7 +89,7 @@ def test_catching_up_survives_an_unreachable_store(tmp_path, caplog):
     master = Sandbox(store, world, text, Clock())
 
     def unavailable():
-        from mock_aspsp.store import StoreUnavailable
+        from mock_aspsp.store.records import StoreUnavailable
         raise StoreUnavailable("down")
 
     store.sync_state = unavailable
@@ -98,7 +98,7 @@ def test_catching_up_survives_an_unreachable_store(tmp_path, caplog):
 
 
 def test_serve_catches_up_before_each_fork(monkeypatch, tmp_path):
-    from mock_aspsp import cli, serving
+    from mock_aspsp.tools import cli, serving
 
     captured = {}
     monkeypatch.setattr(serving, "serve", lambda app, host, port, workers, limits, tls, hooks: captured.update(
@@ -113,7 +113,7 @@ def test_both_servers_run_the_hook_before_each_fork(monkeypatch):
     """granian has no pre-fork hook: the server class calls it where it builds each worker process."""
     from granian.server import Server
 
-    from mock_aspsp import serving
+    from mock_aspsp.tools import serving
 
     calls = []
     monkeypatch.setattr(Server, "_spawn_worker", lambda self, *args: ("worker", args))

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import START, assert_error_model
 from mock_aspsp.app import create_app
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config, admin_exposure_warning, from_environment
 from mock_aspsp.resources import default_scenario
+from support import START, assert_error_model
 
 LOOPBACK = ["localhost", "localhost:8080", "LOCALHOST", "localhost.", "30007.localhost:8080", "127.0.0.1",
             "127.0.0.1:8080", "127.1.2.3", "[::1]", "[::1]:8080"]
@@ -139,7 +139,7 @@ def test_a_warning_when_listening_beyond_loopback_without_a_token(host, token, w
 
 def test_serve_prints_the_warning_and_passes_the_allowed_hosts(monkeypatch, tmp_path, capsys):
     """``mock-aspsp serve`` up to the point it would listen (gunicorn is not started)."""
-    from mock_aspsp import cli, serving
+    from mock_aspsp.tools import cli, serving
     from mock_aspsp.testing import free_port
 
     started = {}

@@ -2,9 +2,9 @@
 import pytest
 import yaml
 
-from conftest import PORTAL_IBAN, portal_body
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.scenario import ScenarioError, parse_scenario
+from support import portal_body
 
 
 def scenario_with(tmp_path, rules):

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (
-    STET_OF,
-    SCOPE_OF,
-    assert_error_model,
-    headless_tokens,
-    portal_body,
-    scenario_variant,
-    shipped_scenario,
-)
+from support import (SCOPE_OF, STET_OF, assert_error_model, headless_tokens, portal_body, scenario_variant,
+                     shipped_scenario)
 
 VERSIONS = list(STET_OF)
 JULES = "FR7630007000120000000030162"  # blocked-account: blocked

@@ -1,10 +1,11 @@
 """The portal's journey end to end through the Flask test client, in every version."""
 import pytest
 
-from conftest import PORTAL_IBAN, REDIRECT_URI, portal_body
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
+from mock_aspsp.stet.versions import VERSIONS as TABLE
+from support import portal_body
 
-VERSIONS = [("v1", "piisp", "1.4.0.47"), ("v1.4.2", "cbpii", "1.4.2.17"), ("v1.6.2", "cbpii", "1.6.2.0")]
+VERSIONS = [(version.prefix, version.scope, version.stet) for version in TABLE]
 
 
 @pytest.mark.parametrize("version,scope,stet", VERSIONS)

@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import mock_aspsp
-from conftest import PORTAL_IBAN, callback_params
+from mock_aspsp.testing import PORTAL_IBAN
+from support import callback_params
 
 FORWARD = {"identify": "continue", "authenticate": "continue", "consent": "approve"}
 TEMPLATES = Path(mock_aspsp.__file__).parent / "templates"

@@ -15,12 +15,13 @@ import pytest
 from flask import template_rendered
 
 import mock_aspsp
-from conftest import PORTAL_IBAN, assert_error_page
 from french_text import assert_french, english_words
-from mock_aspsp import page_problems
-from mock_aspsp.errors import PageError, PageProblem
-from mock_aspsp.responses import page_error
-from mock_aspsp.scenario import PsuLockout
+from mock_aspsp.bank.scenario import PsuLockout
+from mock_aspsp.http import page_problems
+from mock_aspsp.http.errors import PageError, PageProblem
+from mock_aspsp.http.responses import page_error
+from mock_aspsp.testing import PORTAL_IBAN
+from support import assert_error_page
 
 PACKAGE = Path(mock_aspsp.__file__).parent
 PROBLEMS = {name: value for name, value in vars(page_problems).items() if isinstance(value, PageProblem)}
@@ -88,7 +89,7 @@ def test_page_problems_are_written_in_the_catalogue_only():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "PageProblem":
                 made.append(path.relative_to(PACKAGE).as_posix())
-    assert made and set(made) == {"page_problems.py"}, made
+    assert made and set(made) == {"http/page_problems.py"}, made
 
 
 def test_the_word_check_catches_the_pages_of_old():

@@ -12,8 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import stet_reference
-from conftest import SCOPE_OF, STET_OF, portal_body
-from mock_aspsp.validation import schema_set
+from mock_aspsp.formats.validation import schema_set
+from support import SCOPE_OF, STET_OF, portal_body
 
 HAL = "application/hal+json; charset=utf-8"
 ERROR_TYPE = {"v1": "application/json", "v1.4.2": HAL, "v1.6.2": HAL}

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (START, TppDriver, assert_error_model, assert_error_page, assert_oauth_error, headless_tokens,
-                      portal_body)
-from mock_aspsp import journal_files
 from mock_aspsp.app import create_app
-from mock_aspsp.clock import Clock
+from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.store import StoreUnavailable
+from mock_aspsp.store import journal_files
+from mock_aspsp.store.records import StoreUnavailable
+from support import (START, TppDriver, assert_error_model, assert_error_page, assert_oauth_error, headless_tokens,
+                     portal_body)
 
 BRUNO_IBAN = "FR7630007000020009876540145"
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")
@@ -163,7 +163,7 @@ def test_a_full_disk_at_start_is_a_clear_error(tmp_path, monkeypatch):
     def connect(*args, **kwargs):
         return FullDisk(real_connect(*args, **kwargs))
 
-    monkeypatch.setattr("mock_aspsp.store.sqlite3.connect", connect)
+    monkeypatch.setattr("mock_aspsp.store.sqlite.sqlite3.connect", connect)
     monkeypatch.setattr(FullDisk, "executescript", lambda self, script: (_ for _ in ()).throw(
         sqlite3.OperationalError("database or disk is full")), raising=False)
     with pytest.raises(StoreUnavailable):

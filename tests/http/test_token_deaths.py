@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import (REDIRECT_URI, TppDriver, assert_error_model, assert_oauth_error, headless_tokens, portal_body,
-                      scenario_variant)
+from mock_aspsp.testing import TPP_REDIRECT_URI as REDIRECT_URI
+from support import TppDriver, assert_error_model, assert_oauth_error, headless_tokens, portal_body, scenario_variant
 
 BRUNO_IBAN = "FR7630007000020009876540145"
 OTHER_CLIENT = "PSDFR-ACPR-67890"

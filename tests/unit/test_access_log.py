@@ -2,7 +2,7 @@
 import json
 import os
 
-from mock_aspsp.serving import AccessLog
+from mock_aspsp.tools.serving import AccessLog
 
 
 class Body:

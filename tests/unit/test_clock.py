@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mock_aspsp.clock import Clock, format_duration, isoformat, parse_duration, parse_instant
+from mock_aspsp.bank.clock import Clock, format_duration, isoformat, parse_duration, parse_instant
 
 
 @pytest.mark.parametrize(

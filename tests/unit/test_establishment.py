@@ -1,7 +1,7 @@
 """The bank (establishment) code taken from the host name."""
 import pytest
 
-from mock_aspsp.establishment import bank_code_from_host
+from mock_aspsp.bank.establishment import bank_code_from_host
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mock_aspsp.cli import main
-from mock_aspsp.health import local_url, problem
 from mock_aspsp.testing import free_port
+from mock_aspsp.tools.cli import main
+from mock_aspsp.tools.health import local_url, problem
 
 
 @pytest.mark.parametrize("env, url", [
@@ -82,7 +82,7 @@ def test_plain_http_asked_over_tls_is_unhealthy():
 
 def test_the_command_imports_no_heavy_module():
     """A health check every 10 s must not load Flask, cryptography or the schema validators."""
-    code = ("import sys; from mock_aspsp.cli import main; "
+    code = ("import sys; from mock_aspsp.tools.cli import main; "
             "print([m for m in ('flask', 'cryptography', 'yaml', 'jsonschema', 'fastjsonschema', 'gunicorn') "
             "if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -1,7 +1,7 @@
 """IBAN shape and mod-97 check digits (ISO 13616)."""
 import pytest
 
-from mock_aspsp.iban import is_valid_iban, with_check_digits
+from mock_aspsp.bank.iban import is_valid_iban, with_check_digits
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from mock_aspsp.journal_files import JournalFiles
+from mock_aspsp.store.journal_files import JournalFiles
 
 
 def entries(journal: JournalFiles, limit: int = 100) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_aspsp import jsonio
+from mock_aspsp.formats import jsonio
 
 
 def stdlib_loads(data: bytes):

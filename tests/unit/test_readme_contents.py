@@ -1,8 +1,9 @@
 """The README's table of contents and its "Where things live" map stay true.
 
 Every contents link must reach a heading (GitHub's anchors), every section must be in the
-contents, and every module the map names must exist in the installed package, so that moving
-or renaming a module, or a heading, fails here rather than leaving the README wrong.
+contents, every module the map names must exist in the installed package and every module and
+folder of the package must be in the map, so that adding, moving or renaming a module, or a
+heading, fails here rather than leaving the README wrong.
 """
 import importlib.util
 import re
@@ -87,3 +88,15 @@ def test_every_folder_the_map_names_exists_in_the_package():
     paths = re.findall(r"`mock_aspsp/([^`]+)`", section(README.read_text(), "Where things live"))
     assert paths
     assert [path for path in paths if not (package / path).exists()] == []
+
+
+def test_the_map_names_every_module_and_folder_of_the_package():
+    """The map is the layout: a module or folder added, moved or renamed shows in it."""
+    package = Path(mock_aspsp.__file__).parent
+    text = section(README.read_text(), "Where things live")
+    named = set(re.findall(r"`(mock_aspsp(?:\.\w+)+)`", text))
+    modules = {".".join(("mock_aspsp",) + path.relative_to(package).with_suffix("").parts)
+               for path in package.rglob("*.py") if path.name != "__init__.py"}  # a package is named as a folder
+    assert sorted(modules - named) == []
+    folders = {f"{path.parent.relative_to(package)}/" for path in package.rglob("__init__.py") if path.parent != package}
+    assert sorted(folders - set(re.findall(r"`mock_aspsp/([^`]+)`", text))) == []

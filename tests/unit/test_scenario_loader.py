@@ -5,8 +5,8 @@ import textwrap
 
 import pytest
 
-from mock_aspsp.iban import is_valid_iban
-from mock_aspsp.scenario import (
+from mock_aspsp.bank.iban import is_valid_iban
+from mock_aspsp.bank.scenario import (
     Problem,
     ScenarioError,
     french_iban,

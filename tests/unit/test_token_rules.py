@@ -5,19 +5,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mock_aspsp.errors import ApiError, OAuthError
+from mock_aspsp.bank.scenario import read_scenario
+from mock_aspsp.http.errors import ApiError, OAuthError
 from mock_aspsp.oauth import tokens
 from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
-from mock_aspsp.store import REVOKED_BY_PSU, SqliteStore, open_store
+from mock_aspsp.store import open_store
+from mock_aspsp.store.records import REVOKED_BY_PSU
+from mock_aspsp.store.sqlite import SqliteStore
+from mock_aspsp.testing import PORTAL_IBAN as IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
-IBAN = "YY13RDHN98392489481620896668799742"
 V142 = version_for("v1.4.2")
 
 
@@ -156,7 +156,7 @@ def test_code_is_good_until_just_before_expiry(store, scenario, tpp):
     ],
 )
 def test_binding_mistakes_do_not_burn_the_code(store, scenario, tpp, mistake, description):
-    from mock_aspsp.scenario import Tpp
+    from mock_aspsp.bank.scenario import Tpp
 
     code = tokens.issue_code(store, scenario, NOW, consent())
     caller = Tpp("PSDFR-ACPR-99999", "Other", frozenset({"PSP_IC"}), (REDIRECT_URI,), "active") if "tpp" in mistake else tpp

@@ -1,8 +1,7 @@
-"""Applies the fault rules (``faults``) to incoming requests, before any view runs."""
+"""Applies the fault rules (``bank.faults``) to incoming requests, before any view runs."""
 from __future__ import annotations
 
 import contextlib
-import re
 import socket
 import time
 from decimal import Decimal
@@ -11,25 +10,13 @@ from typing import Optional
 
 from flask import Response, g, request
 
-from . import jsonio
+from ..bank.faults import FaultRule, amount_of, candidates, fires, matches_details
+from ..formats import jsonio
+from ..sandbox import Snapshot
 from .connection import request_socket
-from .establishment import bank_code_from_host
-from .faults import FaultRule, amount_of, candidates, fires, matches_details
 from .responses import by_audience
-from .sandbox import Snapshot
-from .web import request_body, sandbox
-
-_FUNDS = re.compile(r"(?:/stet/psd2)?/([^/]+)/funds-confirmations")
-
-
-def classify(path: str) -> tuple[Optional[str], Optional[str]]:
-    """(endpoint, API version) of a path, as rules name them."""
-    if path in ("/token", "/revoke"):
-        return path[1:], None
-    if path == "/authorize" or path.startswith("/sca/"):
-        return "authorize", None
-    match = _FUNDS.fullmatch(path)
-    return ("funds-confirmations", match.group(1)) if match else (None, None)
+from .routes import current_route
+from .web import asked_bank, request_body, sandbox
 
 
 def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Decimal]]:
@@ -51,14 +38,13 @@ def _details(endpoint: str) -> tuple[Optional[str], Optional[str], Optional[Deci
 
 def inject_faults(snapshot: Snapshot) -> Optional[Response]:
     """The first fault rule of ``snapshot`` that fires on this request acts on it (None: none did)."""
-    endpoint, version = classify(request.path)
-    if endpoint is None:
+    route = current_route()
+    if route.endpoint is None:
         return None
-    bank = bank_code_from_host(request.host) or snapshot.scenario.default_bank
     details = None
-    for rule in candidates(snapshot.rules, endpoint, version, bank):
+    for rule in candidates(snapshot.rules, route.endpoint, route.version, asked_bank(request.host, snapshot.scenario)):
         if rule.match.needs_details:
-            details = details or _details(endpoint)
+            details = details or _details(route.endpoint)
             if not matches_details(rule, *details):
                 continue
         if sandbox().store.rule_fires(rule.name, partial(fires, rule)):

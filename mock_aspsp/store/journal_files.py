@@ -3,7 +3,7 @@
 The journal is written on every request, the store's most frequent write. One
 append to a file is a single system call, a fraction of a SQLite transaction,
 and it leaves the state file alone (a change to it makes every other worker
-drop its cached reads, see ``store``).
+drop its cached reads, see ``sqlite``).
 
 Each process appends to a slot of its own, claimed with an exclusive ``flock``
 on the slot's lock file; the lock goes with the process, so a later process
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from . import jsonio
+from ..formats import jsonio
 
 _STAMP = 20  # digits of the nanosecond stamp that starts each line
 

@@ -1,27 +1,16 @@
-"""All mutable state of the sandbox, behind one small interface.
+"""The embedded default store: one SQLite file in WAL mode, shared by every worker of a server.
 
-The scenario (banks, PSUs, accounts, TPPs) is read-only data; everything that
-changes while the mock runs lives here: the clock offset, the current scenario
-text, SCA journeys, authorization codes, token pairs ("grants"), runtime
-account changes and the request journal. The default implementation is one
-SQLite file in WAL mode, so every worker of a server shares it;
-``redis_store.RedisStore`` is the same interface on Redis, shared by several
-replicas (``open_store`` picks one from the configuration).
-Tokens and codes are stored as SHA-256 hashes only.
-
-The SQLite store keeps the request journal beside the state, in the folder
-``<db>.journal`` (``journal_files``): the journal is written on every request,
-and a write to the state file would make every other worker drop its page
-cache and the look-ups cached below. Those look-ups (shared settings, the pair behind an
+The request journal is kept beside the state, in the folder ``<db>.journal``
+(``journal_files``): the journal is written on every request, and a write to
+the state file would make every other worker drop its page cache and the
+look-ups cached below. Those look-ups (shared settings, the pair behind an
 access token, runtime account and TPP changes, revoked certificates) are
 answered from a per-connection cache, valid while ``PRAGMA data_version``
 says no other connection changed the file; ``sync_state`` checks it, once per
 request, and this connection's own writes clear the cache.
 
-Every dead token keeps the reason it died: a revoked pair its ``revoked_reason``
-(one of the ``REPLACED_BY_*`` / ``REVOKED_BY_*`` phrases below), an access token
-a refresh replaced a row of ``replaced_access_tokens`` naming its pair and when,
-so the API can tell it from a token the bank never issued.
+An access token a refresh replaced is a row of ``replaced_access_tokens``
+naming its pair and when (``records``: every dead token keeps why it died).
 
 Rules that must hold under concurrency (a code is redeemed once, one pair per
 PSU / TPP) are written as single conditional statements or ``BEGIN
@@ -29,16 +18,18 @@ IMMEDIATE`` transactions, never as a read followed by a write.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import threading
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta, timezone
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional
 
 from .journal_files import JournalFiles
+from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
+                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
+                      timestamp, token_hash)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,124 +63,17 @@ JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps", "revoked_certificates",
-                "psu_failures")
+STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps",
+                "revoked_certificates", "psu_failures")
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _ts(instant: datetime) -> float:
-    return instant.timestamp()
-
-
-def _dt(value: Optional[float]) -> Optional[datetime]:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
-
-
-# Why a token died, as ``revoked_reason`` stores it; the API and /token say "access token <reason>".
-REPLACED_BY_REFRESH = "replaced by a refresh"  # an access token alone: its pair lives on with the new one
-REPLACED_BY_CONSENT = "replaced by a new consent"  # one live pair per PSU / TPP / bank
-REVOKED_BY_TPP = "revoked by the TPP"
-REVOKED_BY_PSU = "revoked by the PSU"
-REVOKED_BY_BANK = "revoked by the bank"
-REVOKED_CODE_REPLAYED = "revoked: its authorization code was replayed"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One (access token, refresh token) pair and the consent behind it."""
-
-    id: str
-    bank: str
-    psu: str
-    client_id: str
-    scope: str
-    iban: str
-    authenticated_at: datetime
-    issued_at: datetime
-    access_hash: str
-    access_expires_at: datetime
-    refresh_hash: str
-    refresh_expires_at: datetime
-    revoked_at: Optional[datetime] = None
-    revoked_reason: Optional[str] = None
-
-
-_GRANT_COLUMNS = [f.name for f in fields(Grant)]
-_GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
-_GRANT_SELECT = f"SELECT {', '.join(_GRANT_COLUMNS)} FROM grants"
-_GRANT_CONVERTERS = [(_dt if k in _GRANT_TIMES else None) for k in _GRANT_COLUMNS]
+_GRANT_SELECT = f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants"
+_GRANT_CONVERTERS = [(instant if k in GRANT_TIMES else None) for k in GRANT_COLUMNS]
 
 
 def _grant_from_row(row: sqlite3.Row) -> Grant:
     """A row of ``_GRANT_SELECT``, by position."""
     return Grant(*[(convert(value) if convert else value) for convert, value in zip(_GRANT_CONVERTERS, row)])
-
-
-@dataclass(frozen=True)
-class ReplacedAccessToken:
-    """An access token that a refresh replaced: the pair it belonged to, and when it was replaced."""
-
-    grant: Grant
-    replaced_at: datetime
-
-
-@dataclass(frozen=True)
-class CodeRecord:
-    """An authorization code as stored: what it grants and whether it was used."""
-
-    data: dict
-    expires_at: datetime
-    redeemed: bool
-
-
-@dataclass(frozen=True)
-class SyncState:
-    """What each request needs from shared state before anything else."""
-
-    clock_offset: timedelta
-    scenario_version: int
-    runtime_rules: str = "[]"  # fault rules added through the admin API, as JSON text
-
-
-@dataclass(frozen=True)
-class PsuAttempt:
-    """A login's authentication failures as one attempt found them: ``failures`` counted (this attempt
-    included, when it may go on), or ``locked_until`` when the login is locked and it may not."""
-
-    failures: int
-    locked_until: Optional[datetime] = None
-
-
-def count_attempt(row: Optional[tuple[int, float]], now: datetime, attempts: int, duration: timedelta
-                  ) -> tuple[PsuAttempt, Optional[tuple[int, float]]]:
-    """The lock-out rule, for both stores: (what the attempt finds, the row to write or None).
-
-    ``row`` is (failures, until): ``until`` is the last counted failure plus ``duration``; past it the
-    failures are forgotten. ``attempts`` failures lock the login until then; a locked login's attempts
-    are not counted (the lock does not grow), and an attempt is counted before its password or code is
-    checked, so parallel guesses cannot get more checks than ``attempts``."""
-    failures, until = row if row and row[1] > now.timestamp() else (0, 0.0)
-    if failures >= attempts:
-        return PsuAttempt(failures, _dt(until)), None
-    failures += 1
-    return PsuAttempt(failures), (failures, _ts(now + duration))
-
-
-def locked_until(failures: int, until: Optional[datetime], attempts: int) -> Optional[datetime]:
-    """When a login's lock ends, from its failures as ``psu_failures`` reads them; None if it is not locked."""
-    return until if until is not None and failures >= attempts else None
-
-
-def login_hash(login: str) -> str:
-    """A login as the lock-out counts it: any text a PSU types, in a key of bounded size."""
-    return token_hash(login)
-
-
-class StoreUnavailable(Exception):
-    """The state backend cannot be reached; the API answers 503."""
 
 
 class _JournalErrors:
@@ -371,7 +255,7 @@ class SqliteStore:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO codes (code_hash, data, expires_at) VALUES (?, ?, ?)",
-                (token_hash(code), json.dumps(data), _ts(expires_at)),
+                (token_hash(code), json.dumps(data), timestamp(expires_at)),
             )
 
     def code(self, code: str) -> Optional[CodeRecord]:
@@ -380,18 +264,18 @@ class SqliteStore:
         ).fetchone()
         if row is None:
             return None
-        return CodeRecord(json.loads(row["data"]), _dt(row["expires_at"]), row["redeemed_at"] is not None)
+        return CodeRecord(json.loads(row["data"]), instant(row["expires_at"]), row["redeemed_at"] is not None)
 
     def redeem_code(self, code: str, now: datetime) -> bool:
         """Mark a code used; True for exactly one caller however many race."""
         with self._tx() as db:
             cursor = db.execute(
                 "UPDATE codes SET redeemed_at = ? WHERE code_hash = ? AND redeemed_at IS NULL",
-                (_ts(now), token_hash(code)),
+                (timestamp(now), token_hash(code)),
             )
             if cursor.rowcount == 1:
                 return True
-            db.execute("UPDATE codes SET replayed_at = ? WHERE code_hash = ?", (_ts(now), token_hash(code)))
+            db.execute("UPDATE codes SET replayed_at = ? WHERE code_hash = ?", (timestamp(now), token_hash(code)))
             return False
 
     def revoke_code_grant(self, code: str, now: datetime) -> list[str]:
@@ -416,11 +300,11 @@ class SqliteStore:
             ]
             db.executemany(
                 "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
-                [(_ts(now), REPLACED_BY_CONSENT, gid) for gid in replaced],
+                [(timestamp(now), REPLACED_BY_CONSENT, gid) for gid in replaced],
             )
-            values = [(_ts(v) if k in _GRANT_TIMES and v is not None else v) for k, v in asdict(grant).items()]
+            values = [(timestamp(v) if k in GRANT_TIMES and v is not None else v) for k, v in asdict(grant).items()]
             db.execute(
-                f"INSERT INTO grants ({', '.join(_GRANT_COLUMNS)}) VALUES ({', '.join('?' * len(values))})",
+                f"INSERT INTO grants ({', '.join(GRANT_COLUMNS)}) VALUES ({', '.join('?' * len(values))})",
                 values,
             )
             if code is not None:
@@ -429,7 +313,7 @@ class SqliteStore:
                 db.execute(
                     "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND EXISTS "
                     "(SELECT 1 FROM codes WHERE code_hash = ? AND replayed_at IS NOT NULL)",
-                    (_ts(now), REVOKED_CODE_REPLAYED, grant.id, token_hash(code)),
+                    (timestamp(now), REVOKED_CODE_REPLAYED, grant.id, token_hash(code)),
                 )
             return replaced
 
@@ -456,7 +340,7 @@ class SqliteStore:
         row = self._db().execute(
             "SELECT grant_id, replaced_at FROM replaced_access_tokens WHERE access_hash = ?", (digest,)).fetchone()
         grant = None if row is None else self.grant(row[0])
-        return None if grant is None else ReplacedAccessToken(grant, _dt(row[1]))
+        return None if grant is None else ReplacedAccessToken(grant, instant(row[1]))
 
     def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
         """Give a live pair a new access token; the old one is kept as replaced at ``now``."""
@@ -464,11 +348,11 @@ class SqliteStore:
             db.execute(
                 "INSERT INTO replaced_access_tokens (access_hash, grant_id, replaced_at) "
                 "SELECT access_hash, id, ? FROM grants WHERE id = ? AND revoked_at IS NULL",
-                (_ts(now), grant_id),
+                (timestamp(now), grant_id),
             )
             cursor = db.execute(
                 "UPDATE grants SET access_hash = ?, access_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (token_hash(access_token), _ts(expires_at), grant_id),
+                (token_hash(access_token), timestamp(expires_at), grant_id),
             )
             return cursor.rowcount == 1
 
@@ -490,7 +374,7 @@ class SqliteStore:
             ids = [r[0] for r in db.execute(f"SELECT id FROM grants WHERE {where}", params)]
             db.executemany(
                 "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
-                [(_ts(now), reason, gid) for gid in ids],
+                [(timestamp(now), reason, gid) for gid in ids],
             )
             return ids
 
@@ -503,7 +387,7 @@ class SqliteStore:
         """Count one password or one-time code attempt of a login, before it is checked (``count_attempt``)."""
         key = (bank, login_hash(login))
         with self._tx() as db:
-            db.execute("DELETE FROM psu_failures WHERE until <= ?", (_ts(now),))  # forgotten failures go
+            db.execute("DELETE FROM psu_failures WHERE until <= ?", (timestamp(now),))  # forgotten failures go
             row = db.execute("SELECT failures, until FROM psu_failures WHERE bank = ? AND login_hash = ?",
                              key).fetchone()
             found, write = count_attempt(tuple(row) if row else None, now, attempts, duration)
@@ -527,13 +411,13 @@ class SqliteStore:
     def lock_psu(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> None:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO psu_failures (bank, login_hash, failures, until) VALUES (?, ?, ?, ?)",
-                       (bank, login_hash(login), attempts, _ts(now + duration)))
+                       (bank, login_hash(login), attempts, timestamp(now + duration)))
 
     def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
         """(failures still counted, until when) of a login, as the admin API shows them."""
         row = self._db().execute("SELECT failures, until FROM psu_failures WHERE bank = ? AND login_hash = ?",
                                  (bank, login_hash(login))).fetchone()
-        return (row[0], _dt(row[1])) if row and row[1] > _ts(now) else (0, None)
+        return (row[0], instant(row[1])) if row and row[1] > timestamp(now) else (0, None)
 
     # -- runtime account changes ----------------------------------------
     def patch_account(self, bank: str, iban: str, changes: dict) -> dict:
@@ -569,7 +453,7 @@ class SqliteStore:
 
     def revoke_certificate(self, sha256: str, now: datetime) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO revoked_certificates (sha256, revoked_at) VALUES (?, ?)", (sha256, _ts(now)))
+            db.execute("INSERT OR IGNORE INTO revoked_certificates (sha256, revoked_at) VALUES (?, ?)", (sha256, timestamp(now)))
 
     def revoked_certificates(self) -> frozenset[str]:
         return self._cached(("revoked",), lambda: frozenset(
@@ -619,35 +503,3 @@ class SqliteStore:
             )
             return fire
 
-
-def open_store(url: Optional[str], db: str, journal_limit: int = 10_000):
-    """The store a server uses: SQLite at ``db`` by default, or the one a URL names.
-
-    ``redis://host:6379/0`` (also ``rediss://``, ``unix://``; ``?prefix=team-a:`` namespaces the keys)
-    is shared by several replicas (``redis_store.RedisStore``, the same interface and rules);
-    ``sqlite:///path`` names a SQLite file. Raises ValueError for another scheme. Redis is first
-    reached by the first call (StoreUnavailable if it cannot be).
-    """
-    if not url:
-        return SqliteStore(db, journal_limit=journal_limit)
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme == "sqlite":
-        return SqliteStore(url.split("://", 1)[1] or db, journal_limit=journal_limit)
-    if scheme in ("redis", "rediss", "unix"):
-        from .redis_store import RedisStore  # the redis client is imported only when asked for
-
-        return RedisStore.from_url(url, journal_limit=journal_limit)
-    raise ValueError(f"store {url!r}: expected redis://host:6379/0 (or rediss://, unix://) or sqlite:///path")
-
-
-def describe_store(url: Optional[str], db: str) -> str:
-    """Where the state lives, for the start-up line (a Redis password is not shown)."""
-    if not url:
-        return db
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))

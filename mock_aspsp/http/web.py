@@ -1,13 +1,12 @@
 """Per-request helpers shared by the blueprints."""
 from __future__ import annotations
 
-from typing import Optional
-
 from flask import Request, current_app, g, request
 
-from .establishment import bank_code_from_host
-from .sandbox import Sandbox, Snapshot
-from .scenario import Scenario
+from ..bank.establishment import bank_code_from_host
+from ..bank.scenario import Scenario
+from ..sandbox import Sandbox, Snapshot
+from .errors import UnknownBank
 
 MAX_BODY = 16 * 1024 * 1024  # the app's limit (413): far above any API request, form or scenario (at most 250 000 YAML nodes)
 
@@ -40,7 +39,15 @@ def request_body(request: Request) -> bytes:
     return body
 
 
-def requested_bank(scenario: Scenario) -> tuple[Optional[str], str]:
-    """(bank code, code as asked): the code is None when the host names a bank the scenario lacks."""
-    asked = bank_code_from_host(request.host) or scenario.default_bank
-    return (asked if scenario.bank(asked) else None), asked
+def asked_bank(host: str, scenario: Scenario) -> str:
+    """The bank code a ``Host`` asks for: its 5-digit label, else the scenario's default bank."""
+    return bank_code_from_host(host) or scenario.default_bank
+
+
+def served_bank(scenario: Scenario) -> str:
+    """The bank this request is addressed to; UnknownBank (a 404 in the audience's shape) when the
+    scenario does not serve it."""
+    asked = asked_bank(request.host, scenario)
+    if scenario.bank(asked) is None:
+        raise UnknownBank(asked)
+    return asked

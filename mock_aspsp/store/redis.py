@@ -1,6 +1,6 @@
 """The store on Redis, for several replicas of the sandbox behind a load balancer.
 
-Same interface and same behaviour as ``store.SqliteStore``; what changes is
+Same interface (``interface.Store``) and same behaviour as ``sqlite.SqliteStore``; what changes is
 where the state lives, so a token issued by one replica works on any other, a
 code stays single use across all of them, and an admin change (clock,
 scenario, account, TPP registry, revocation) reaches all of them on their next
@@ -19,7 +19,7 @@ How the rules hold on Redis:
 * Expiry is decided by the mock's clock, from the instants stored with each
   record, exactly as with SQLite: moving the clock works. Redis TTLs only clean
   up, a day after a record could last be useful in real time.
-* Codes and tokens are stored as SHA-256 hashes (``store.token_hash``).
+* Codes and tokens are stored as SHA-256 hashes (``records.token_hash``).
 * The journal is a capped list (``LPUSH`` + ``LTRIM``): the oldest entries go.
 * Every key starts with a prefix (default ``mock-aspsp:``, or ``?prefix=`` in
   the URL) so several sandboxes can share one Redis; ``reset`` deletes only
@@ -50,10 +50,10 @@ from redis.exceptions import WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from . import jsonio
-from .store import (REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant, PsuAttempt, ReplacedAccessToken,
-                    StoreUnavailable, SyncState, _GRANT_COLUMNS, _GRANT_TIMES, _dt, _ts, count_attempt, describe_store,
-                    login_hash, token_hash)
+from ..formats import jsonio
+from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
+                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
+                      timestamp, token_hash)
 
 DEFAULT_PREFIX = "mock-aspsp:"
 CLEANUP_MARGIN = timedelta(days=1)
@@ -267,8 +267,8 @@ def _cleanup_ttl_ms(until: datetime) -> int:
 
 def _grant_from_hash(data: dict) -> Grant:
     return Grant(**{
-        k: (_dt(float(data[k])) if k in data else None) if k in _GRANT_TIMES else data.get(k)
-        for k in _GRANT_COLUMNS
+        k: (instant(float(data[k])) if k in data else None) if k in GRANT_TIMES else data.get(k)
+        for k in GRANT_COLUMNS
     })
 
 
@@ -293,12 +293,13 @@ class RedisStore:
         self._psu_passed = client.register_script(PSU_PASSED)
 
     @classmethod
-    def from_url(cls, url: str, journal_limit: int = 10_000) -> "RedisStore":
-        """``redis://[:password@]host:6379/0[?prefix=team-a:]`` (also ``rediss://``, ``unix://``)."""
+    def from_url(cls, url: str, journal_limit: int = 10_000, location: str = "redis") -> "RedisStore":
+        """``redis://[:password@]host:6379/0[?prefix=team-a:]`` (also ``rediss://``, ``unix://``); ``location``:
+        the URL as errors show it (``describe_store``)."""
         client_url, prefix = split_url(url)
         options = {k: v for k, v in DEFAULT_TIMEOUTS.items() if k not in dict(parse_qsl(urlsplit(url).query))}
         client = redis.Redis.from_url(client_url, decode_responses=True, retry=Retry(NoBackoff(), 0), **options)
-        return cls(client, prefix, journal_limit, describe_store(url, ""))
+        return cls(client, prefix, journal_limit, location)
 
     # -- keys -----------------------------------------------------------
     # The scenario lives in ``meta``; every other key is state, under ``<prefix>s:`` so that reset can
@@ -389,7 +390,7 @@ class RedisStore:
     def put_code(self, code: str, data: dict, expires_at: datetime) -> None:
         key = self._s(f"code:{token_hash(code)}")
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, mapping={"data": json.dumps(data), "expires_at": repr(_ts(expires_at))})
+        pipe.hset(key, mapping={"data": json.dumps(data), "expires_at": repr(timestamp(expires_at))})
         pipe.pexpire(key, _cleanup_ttl_ms(expires_at))
         pipe.execute()
 
@@ -400,12 +401,12 @@ class RedisStore:
         )
         if data is None:
             return None
-        return CodeRecord(json.loads(data), _dt(float(expires_at)), redeemed_at is not None)
+        return CodeRecord(json.loads(data), instant(float(expires_at)), redeemed_at is not None)
 
     @_available
     def redeem_code(self, code: str, now: datetime) -> bool:
         """Mark a code used; True for exactly one caller however many race (on any replica)."""
-        return self._redeem_code(args=[self._state, token_hash(code), repr(_ts(now))]) == 1
+        return self._redeem_code(args=[self._state, token_hash(code), repr(timestamp(now))]) == 1
 
     @_available
     def revoke_code_grant(self, code: str, now: datetime) -> list[str]:
@@ -422,12 +423,12 @@ class RedisStore:
         (``REPLACED_BY_CONSENT``). Returns the ids of the pairs it revoked.
         """
         fields: list[str] = []
-        for name in _GRANT_COLUMNS:
+        for name in GRANT_COLUMNS:
             value = getattr(grant, name)
             if value is not None:
-                fields += [name, repr(_ts(value)) if name in _GRANT_TIMES else str(value)]
+                fields += [name, repr(timestamp(value)) if name in GRANT_TIMES else str(value)]
         ttl = _cleanup_ttl_ms(max(grant.refresh_expires_at, grant.access_expires_at))
-        args = [self._state, repr(_ts(now)), ttl, token_hash(code) if code is not None else "",
+        args = [self._state, repr(timestamp(now)), ttl, token_hash(code) if code is not None else "",
                 REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, *fields]
         return list(self._issue_grant(args=args))
 
@@ -455,12 +456,12 @@ class RedisStore:
         if not found:
             return None
         replaced_at, flat = found
-        return ReplacedAccessToken(_grant_from_hash(dict(zip(flat[::2], flat[1::2]))), _dt(float(replaced_at)))
+        return ReplacedAccessToken(_grant_from_hash(dict(zip(flat[::2], flat[1::2]))), instant(float(replaced_at)))
 
     @_available
     def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
         """Give a live pair a new access token; the old one is kept as replaced at ``now``."""
-        args = [self._state, grant_id, token_hash(access_token), repr(_ts(expires_at)), repr(_ts(now))]
+        args = [self._state, grant_id, token_hash(access_token), repr(timestamp(expires_at)), repr(timestamp(now))]
         return self._replace_access_token(args=args) == 1
 
     @_available
@@ -476,7 +477,7 @@ class RedisStore:
     ) -> list[str]:
         """Revoke every live pair matching all given criteria; returns their ids."""
         criteria = [grant_id, bank, psu, client_id]
-        args = [self._state, repr(_ts(now)), reason, *("" if v is None else v for v in criteria)]
+        args = [self._state, repr(timestamp(now)), reason, *("" if v is None else v for v in criteria)]
         return list(self._revoke_grants(args=args))
 
     def grants(self) -> Iterator[Grant]:
@@ -514,7 +515,7 @@ class RedisStore:
 
     def _write_psu(self, pipe, key: str, failures: int, until: float) -> None:
         pipe.hset(key, mapping={"failures": failures, "until": repr(until)})
-        pipe.pexpire(key, _cleanup_ttl_ms(_dt(until)))
+        pipe.pexpire(key, _cleanup_ttl_ms(instant(until)))
 
     @_available
     def psu_attempt(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> PsuAttempt:
@@ -547,13 +548,13 @@ class RedisStore:
     @_available
     def lock_psu(self, bank: str, login: str, now: datetime, attempts: int, duration: timedelta) -> None:
         pipe = self.client.pipeline(transaction=True)
-        self._write_psu(pipe, self._psu(bank, login), attempts, _ts(now + duration))
+        self._write_psu(pipe, self._psu(bank, login), attempts, timestamp(now + duration))
         pipe.execute()
 
     @_available
     def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
         row = self._psu_row(*self.client.hmget(self._psu(bank, login), "failures", "until"))
-        return (row[0], _dt(row[1])) if row and row[1] > _ts(now) else (0, None)
+        return (row[0], instant(row[1])) if row and row[1] > timestamp(now) else (0, None)
 
     # -- runtime changes: merged field by field in one hash (HSET is the atomic merge) -------------
     def _merge(self, key: str, changes: dict) -> dict:
@@ -587,7 +588,7 @@ class RedisStore:
 
     @_available
     def revoke_certificate(self, sha256: str, now: datetime) -> None:
-        self.client.hsetnx(self._s("revoked_certificates"), sha256, repr(_ts(now)))
+        self.client.hsetnx(self._s("revoked_certificates"), sha256, repr(timestamp(now)))
 
     @_available
     def revoked_certificates(self) -> frozenset[str]:

@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .testing import TPP_REDIRECT_URI
-from .tpp.certificates import fingerprint
-from .tpp.organization import parse_organization_identifier
-from .tpp.qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, Psd2QcStatement, qc_statements_extension
-from .tpp.signatures import make_key_id
+from ..testing import TPP_REDIRECT_URI
+from ..tpp.certificates import fingerprint
+from ..tpp.organization import parse_organization_identifier
+from ..tpp.qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, Psd2QcStatement, qc_statements_extension
+from ..tpp.signatures import make_key_id
 
 DEFAULT_NCA_NAME = "Autorité de Contrôle Prudentiel et de Résolution"
 DEFAULT_NCA_ID = "FR-ACPR"

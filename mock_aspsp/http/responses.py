@@ -2,8 +2,9 @@
 
 STET ErrorModel for the API and the admin API, RFC 6749 JSON for ``/token``
 and ``/revoke``, an HTML page for the PSU's browser. ``by_audience`` picks the
-shape from the path, for errors raised before any view knows who is calling
-(routing errors, an unavailable store, injected faults).
+shape from the request's route (``routes``), for errors raised before any view
+knows who is calling (routing errors, an unknown bank, an unavailable store,
+injected faults).
 """
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from typing import Optional
 
 from flask import Response, g, jsonify, render_template, request
 
+from ..bank.clock import isoformat
+from ..stet.versions import JSON, version_for
 from . import page_problems
-from .clock import isoformat
-from .errors import OAuthError, PageError, error_model
-from .stet.versions import JSON, version_of_path
-from .web import requested_bank, sandbox
-
-BROWSER_PATHS = ("/authorize", "/sca/")
-OAUTH_PATHS = ("/token", "/revoke")
+from .errors import OAuthError, PageError, UnknownBank, error_model
+from .routes import OAUTH, PAGE, current_route
+from .web import asked_bank, sandbox
 
 
 def _timestamp() -> str:
@@ -30,8 +29,8 @@ def api_error(status: int, message: str, headers: Optional[dict] = None) -> Resp
     """ErrorModel, sent as the media type the path's STET version declares for its errors."""
     g.error_message = message
     response = jsonify(error_model(status, message, request.path, _timestamp()))
-    version = version_of_path(request.path)
-    response.content_type = version.error_media_type if version else JSON
+    version = current_route().version
+    response.content_type = version_for(version).error_media_type if version else JSON
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -49,19 +48,25 @@ def oauth_error(error: OAuthError) -> Response:
 def page_error(error: PageError) -> Response:
     g.error_message = error.detail or error.problem.message
     snapshot = g.get("snapshot")
-    bank = snapshot.scenario.bank(requested_bank(snapshot.scenario)[1]) if snapshot else None
+    bank = snapshot.scenario.bank(asked_bank(request.host, snapshot.scenario)) if snapshot else None
     body = render_template("error.html", problem=error.problem, detail=error.detail, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
 def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Response:
-    path = request.path
-    if path.startswith(OAUTH_PATHS):
+    audience = current_route().audience
+    if audience == OAUTH:
         error = "temporarily_unavailable" if status in (429, 503) else (
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
-    if path.startswith(BROWSER_PATHS):
+    if audience == PAGE:
         response = page_error(PageError(page_problems.for_status(status), message, status))
         response.headers.update(headers or {})
         return response
     return api_error(status, message, headers)
+
+
+def unknown_bank(error: UnknownBank) -> Response:
+    if current_route().audience == PAGE:
+        return page_error(PageError(page_problems.UNKNOWN_BANK, f"No bank with code {error.code} is served here."))
+    return by_audience(404, f"no bank with code {error.code} is served here")

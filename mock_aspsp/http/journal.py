@@ -1,24 +1,22 @@
 """The request journal: what QA reads back to see what a TPP sent and what it got.
 
-One entry per API, OAuth or page request (the admin API is not journaled),
-kept in the store, bounded by the scenario's ``journal_size``.
+One entry per API, OAuth or page request (the route table says which are: the
+admin API is not journaled), kept in the store, bounded by the scenario's
+``journal_size``.
 """
 from __future__ import annotations
 
 import logging
-
 from typing import Any, Optional
 
 from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
-from .clock import isoformat
-from .establishment import bank_code_from_host
-from .store import StoreUnavailable
-from .web import sandbox
+from ..bank.clock import isoformat
+from ..store.records import StoreUnavailable
+from .web import asked_bank, sandbox
 
 log = logging.getLogger("mock_aspsp")
-NOT_JOURNALED = ("/__admin", "/favicon.ico")
 
 
 def _client_id(request: Request, context: Any) -> str | None:
@@ -34,15 +32,15 @@ def _client_id(request: Request, context: Any) -> str | None:
 
 
 def record(request: Request, context: Any, response: Response, request_id: Optional[str]) -> None:
-    """Journal one exchange; ``context`` is the request's ``flask.g`` (the snapshot, errors, client)."""
+    """Journal one exchange; ``context`` is the request's ``flask.g`` (its route and snapshot, errors, client)."""
     snapshot = context.get("snapshot")
-    if snapshot is None or request.path.startswith(NOT_JOURNALED):
+    if snapshot is None or not context.route.journaled:  # the route is classified before the snapshot is taken
         return
     entry = {
         "time": isoformat(snapshot.now),
         "method": request.method,
         "path": request.path,
-        "bank": bank_code_from_host(request.host) or snapshot.scenario.default_bank,
+        "bank": asked_bank(request.host, snapshot.scenario),
         "client_id": _client_id(request, context),
         "status": response.status_code,
         "x_request_id": request_id,

@@ -12,16 +12,6 @@ from http import HTTPStatus
 from typing import Mapping, Optional
 
 MESSAGE_MAX = 140  # ErrorModel.message maxLength in every STET version
-QUOTE_MAX = 200  # a value a client sent, quoted back in a message or a problem
-
-
-def quoted(value: object, limit: int = QUOTE_MAX) -> str:
-    """``repr`` of a value the client sent, cut to about ``limit`` characters: a message names the value,
-    it does not echo a 15 MB one back."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + "…"
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class ApiError(Exception):
@@ -42,6 +32,14 @@ class OAuthError(Exception):
 
     def body(self) -> dict:
         return {"error": self.error, "error_description": self.description}
+
+
+class UnknownBank(Exception):
+    """The host names a bank the scenario does not serve: a 404 in the shape of whoever calls."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 @dataclass(frozen=True)
