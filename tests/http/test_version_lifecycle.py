@@ -110,3 +110,14 @@ def _problems(settings_versions) -> list[str]:
 def test_a_bad_lifecycle_is_refused_with_file_path_and_reason(versions, expected):
     problems = _problems(versions)
     assert len(problems) == 1 and problems[0].startswith("lifecycle.yaml:") and expected in problems[0], problems
+
+
+def test_the_scenario_format_names_exactly_the_served_versions():
+    """``settings.versions`` keys are the version table's prefixes: the schema cannot drift from it."""
+    import json
+
+    from mock_aspsp.resources import schemas_dir
+    from mock_aspsp.stet.versions import PREFIXES
+
+    schema = json.loads((schemas_dir() / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["settings"]["properties"]["versions"]["properties"]) == PREFIXES
