@@ -24,7 +24,7 @@ from .http.routes import current_route
 from .http.web import MAX_BODY, sandbox
 from .sandbox import Sandbox
 from .stet.funds import REQUEST_DEFINITION
-from .stet.versions import VERSIONS
+from .stet.versions import DECOMMISSIONED, PREFIXES, VERSIONS, lifecycle_headers, removed_message
 from .store import open_store
 from .store.records import StoreUnavailable
 
@@ -50,8 +50,9 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
     from .stet.openapi import blueprint as openapi
+    from .stet.seal import blueprint as seal
 
-    for blueprint in (authorize, oauth, funds, openapi, admin):
+    for blueprint in (authorize, oauth, funds, openapi, seal, admin):
         app.register_blueprint(blueprint)
 
     app.before_request(_begin)
@@ -82,18 +83,27 @@ def _ascii_query_string(wsgi_app):
 
 def _begin() -> Optional[Response]:
     """Before any view: the request's route (which every later step reads), its snapshot of shared state,
-    then the fault rules (which may answer)."""
-    current_route()
+    a decommissioned version's 404, then the fault rules (which may answer)."""
+    version = current_route().version
     snapshot = g.snapshot = sandbox().snapshot()
+    if version is not None:
+        settings = snapshot.scenario.settings
+        if settings.lifecycle(version).state(snapshot.now) == DECOMMISSIONED:
+            serving = tuple(p for p in PREFIXES if settings.lifecycle(p).state(snapshot.now) != DECOMMISSIONED)
+            raise ApiError(404, removed_message(version, settings.lifecycle(version), serving))
     return injection.inject_faults(snapshot) if snapshot.rules else None
 
 
 def _finish(response: Response) -> Response:
-    """After every view: echo X-Request-ID, then journal the exchange."""
+    """After every view: echo X-Request-ID, a deprecated version's Warning and Sunset, then journal the
+    exchange."""
     current = request._get_current_object()  # one context look-up for the request's many reads
     request_id = current.headers.get("X-Request-ID")
     if request_id:
         response.headers["X-Request-ID"] = request_id
+    version, snapshot = current_route().version, g.get("snapshot")
+    if version is not None and snapshot is not None:
+        response.headers.update(lifecycle_headers(version, snapshot.scenario.settings.lifecycle(version), snapshot.now))
     journal.record(current, g._get_current_object(), response, request_id)
     return response
 

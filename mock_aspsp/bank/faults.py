@@ -57,6 +57,7 @@ class Action:
     retry_after: Optional[int] = None
     delay: Optional[timedelta] = None
     drop: bool = False
+    bad_signature: bool = False  # the signed 200 goes on, its Signature corrupted (settings.sign_responses)
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,25 @@ class FaultRule:
         return self.action.message or DEFAULT_MESSAGES.get(self.action.status or 500, "error")
 
 
-def rule_problems(raw: dict) -> list[tuple[list, str]]:
-    """What the schema cannot say about a rule: (path inside the rule, reason)."""
+def rule_problems(raw: dict, signs_responses: bool) -> list[tuple[list, str]]:
+    """What the schema cannot say about a rule: (path inside the rule, reason). ``signs_responses``: the
+    scenario's ``settings.sign_responses``, without which there is no signature to corrupt."""
     problems = []
     action, match = raw.get("action"), raw.get("match", {})
     if not isinstance(action, dict) or not isinstance(match, dict):
         return problems  # a missing or misshapen part is the schema's problem
-    if not any(k in action for k in ("status", "delay", "drop")):
-        problems.append((["action"], "an action needs at least one of status, delay, drop"))
+    if not any(k in action for k in ("status", "delay", "drop", "bad_signature")):
+        problems.append((["action"], "an action needs at least one of status, delay, drop, bad_signature"))
+    if "bad_signature" in action:
+        if "status" in action or "drop" in action:
+            problems.append((["action", "bad_signature"], "corrupts the signature of a 200: not with status or drop, "
+                                                          "which answer no 200"))
+        if match.get("endpoint", "funds-confirmations") != "funds-confirmations":
+            problems.append((["action", "bad_signature"], "only funds-confirmations answers are signed "
+                                                          "(match.endpoint: funds-confirmations)"))
+        if not signs_responses:
+            problems.append((["action", "bad_signature"], "the scenario does not sign its answers: set "
+                                                          "settings.sign_responses: true"))
     if "delay" in action:
         try:
             too_long = parse_duration(action["delay"]) > MAX_DELAY

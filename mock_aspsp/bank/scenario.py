@@ -14,7 +14,7 @@ import random
 import re
 import stat
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -23,6 +23,7 @@ import yaml
 
 from ..formats.quoting import QUOTE_MAX, quoted
 from ..formats.validation import schema_set
+from ..stet.versions import NO_LIFECYCLE, Lifecycle
 from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
 from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 from ..tpp.registry import CARD_ISSUER_ROLE
@@ -116,6 +117,11 @@ class Settings:
     strictness: str = "lenient"  # strict: QWAC at /token and QSealC signature on API calls required
     require_pkce: bool = False  # /authorize refuses a request without code_challenge (RFC 7636)
     pkce_methods: tuple[str, ...] = ("S256",)  # code_challenge_method values accepted; "plain" only if listed
+    sign_responses: bool = False  # funds-confirmations 200s carry Digest and the bank's QSealC Signature
+    versions: tuple[tuple[str, Lifecycle], ...] = ()  # (prefix, lifecycle) of the versions given one
+
+    def lifecycle(self, prefix: str) -> Lifecycle:
+        return next((lifecycle for name, lifecycle in self.versions if name == prefix), NO_LIFECYCLE)
 
 
 @dataclass(frozen=True)
@@ -449,16 +455,21 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
         except InvalidOrganizationIdentifier as error:
             problem(["tpps", i, "client_id"], str(error))
 
+    settings = doc.get("settings")
+    signs = isinstance(settings, dict) and settings.get("sign_responses") is True
     names: set = set()
     for i, rule in _entries(doc, "rules"):
-        for path, reason in rule_problems(rule):
+        for path, reason in rule_problems(rule, signs):
             problem(["rules", i, *path], reason)
         name = rule.get("name", f"rule-{i + 1}")
         if isinstance(name, str) and name in names:
             problem(["rules", i, "name"], f"rule name {name!r} is already used")
         names.add(name if isinstance(name, str) else None)
 
-    settings = doc.get("settings")
+    versions = settings.get("versions") if isinstance(settings, dict) else None
+    for prefix, lifecycle in (versions.items() if isinstance(versions, dict) else ()):
+        for path, reason in _lifecycle_problems(lifecycle):
+            problem(["settings", "versions", prefix, *path], reason)
     for section in ("tokens", "sca"):  # every expiry is mock time plus one of these: keep it a valid date
         values = settings.get(section) if isinstance(settings, dict) else None
         durations = dict(values) if isinstance(values, dict) else {}
@@ -484,6 +495,24 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
             and psus * per_psu > MAX_GENERATED_ACCOUNTS):
         problem(["generate", "accounts_per_psu"], f"{psus} PSUs with {per_psu} "
                                                   f"accounts each: at most {MAX_GENERATED_ACCOUNTS} accounts in all")
+    return problems
+
+
+def _lifecycle_problems(lifecycle: Any) -> list[tuple[list, str]]:
+    """A lifecycle's days are real days, and a version is removed after it is deprecated."""
+    if not isinstance(lifecycle, dict):
+        return []  # the schema's problem
+    days, problems = {}, []
+    for key in ("deprecated_on", "decommissioned_on"):
+        value = lifecycle.get(key)
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            try:
+                days[key] = date.fromisoformat(value)
+            except ValueError as error:
+                problems.append(([key], f"{value} is not a calendar day ({error})"))
+    if len(days) == 2 and days["decommissioned_on"] <= days["deprecated_on"]:
+        problems.append((["decommissioned_on"], f"{lifecycle['decommissioned_on']} is not after deprecated_on "
+                                                f"({lifecycle['deprecated_on']}): a version is deprecated first"))
     return problems
 
 
@@ -598,6 +627,9 @@ def _settings(raw: dict) -> Settings:
         sca=durations(raw.get("sca", {}), ScaSettings),
         **{k: raw[k] for k in ("ineligible_accounts", "journal_size", "strictness", "require_pkce") if k in raw},
         **({"pkce_methods": tuple(raw["pkce_methods"])} if "pkce_methods" in raw else {}),
+        sign_responses=raw.get("sign_responses", False),
+        versions=tuple((prefix, Lifecycle(**{key: date.fromisoformat(day) for key, day in lifecycle.items()}))
+                       for prefix, lifecycle in raw.get("versions", {}).items()),
     )
 
 

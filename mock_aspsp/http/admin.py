@@ -22,6 +22,7 @@ from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..sandbox import ADMIN_SOURCE
+from ..stet.versions import VERSIONS
 from ..store.records import REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registry import effective_tpp, revoked_fingerprints
@@ -215,6 +216,29 @@ def _unprocessable(message: str, problems: list[str]) -> Response:
     return response
 
 
+@blueprint.get("/versions")
+def versions() -> Response:
+    """Each served API version with its lifecycle (the scenario's ``settings.versions``) and its state now,
+    on the mock clock."""
+    now, settings = snapshot().now, snapshot().scenario.settings
+
+    def day(value) -> Optional[str]:
+        return value.isoformat() if value else None
+
+    return jsonify({"now": isoformat(now), "versions": [
+        {
+            "version": v.prefix,
+            "stet": v.stet,
+            "scope": v.scope,
+            "path": f"/stet/psd2/{v.prefix}",
+            "deprecated_on": day(settings.lifecycle(v.prefix).deprecated_on),
+            "decommissioned_on": day(settings.lifecycle(v.prefix).decommissioned_on),
+            "state": settings.lifecycle(v.prefix).state(now),
+        }
+        for v in VERSIONS
+    ]})
+
+
 @blueprint.get("/rules")
 def rules() -> Response:
     counters = sandbox().store.rule_counters()
@@ -236,7 +260,7 @@ def add_rule() -> Response:
     body = _json_object()
     problems = schema_set(SCENARIO_SCHEMA).errors("rule", body)
     if not problems:
-        problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body)]
+        problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body, snapshot().scenario.settings.sign_responses)]
     name = body.get("name")
     if isinstance(name, str) and name in {r.name for r in snapshot().rules}:
         problems.append(f"name: a rule named {name!r} already exists")

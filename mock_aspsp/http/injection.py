@@ -55,6 +55,7 @@ def inject_faults(snapshot: Snapshot) -> Optional[Response]:
 def _act(rule: FaultRule) -> Optional[Response]:
     g.fault_rule = rule.name
     action = rule.action
+    g.bad_signature = action.bad_signature  # read by the view that signs the answer (``stet.seal``)
     if action.delay:
         time.sleep(action.delay.total_seconds())  # injected latency: the point of the rule
     if action.drop:

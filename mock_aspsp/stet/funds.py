@@ -27,6 +27,7 @@ from ..oauth.tokens import bearer_grant
 from ..store.interface import Store
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
+from .seal import signature_headers
 from .versions import HAL_JSON, PREFIXES, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
@@ -142,7 +143,7 @@ def funds_confirmations(prefix: str) -> Response:
     admitted = admission(scenario, store, grant.client_id, "funds-confirmations")
     if admitted.refusal:
         raise ApiError(403, admitted.refusal)
-    _request_id(current)
+    request_id = _request_id(current)
     qsealc = _check_identity(current, scenario, store, now, grant.client_id)
     if qsealc is None and admitted.missing_role:  # a QSealC was checked for the role itself
         raise ApiError(403, admitted.missing_role)
@@ -154,4 +155,8 @@ def funds_confirmations(prefix: str) -> Response:
                                  store.account_changes)
     except FundsRefused as refused:
         raise ApiError(403, f"accountId.iban: {refused.reason}") from None
-    return Response(_report(text, result, current.path), 200, content_type=HAL_JSON)
+    report = _report(text, result, current.path).encode("utf-8")
+    response = Response(report, 200, content_type=HAL_JSON)
+    if scenario.settings.sign_responses:  # the exact bytes sent, as the TPP's Digest check reads them
+        response.headers.update(signature_headers(report, request_id, corrupt=g.get("bad_signature", False)))
+    return response

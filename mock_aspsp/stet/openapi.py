@@ -22,7 +22,9 @@ from flask import Blueprint, Response
 from .. import __version__
 from ..formats.validation import schema_set
 from ..http.errors import ApiError
-from .versions import JSON, SCOPES, VERSIONS, ApiVersion, version_for
+from .seal import CERTIFICATES_PATH
+from .seal import PEM_TYPE as SEAL_PEM
+from .versions import ACTIVE, DECOMMISSIONED, DEPRECATED, JSON, SCOPES, VERSIONS, ApiVersion, version_for
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -38,12 +40,17 @@ TOKEN_ERROR_STATUSES = (400, 401, 404, 405, 429, 500, 503)
 NO_WARNING_STATUSES = (500, 503)  # STET declares no Warning header on these
 RESPONSE_HEADER_MEANINGS = {
     "X-Request-ID": "the request's X-Request-ID, echoed",
-    "Digest": "digest of the body, sent by an ASPSP that signs its responses (this sandbox does not)",
-    "Signature": "the ASPSP's HTTP signature of its response (draft-cavage), sent by an ASPSP that signs its "
-    "responses (this sandbox does not)",
-    "Warning": "STET: `299` and a message when the entry point is deprecated (this sandbox never sends it)",
+    "Digest": "`SHA-256=` and the base64 SHA-256 of the body, when the scenario signs responses "
+    "(`settings.sign_responses`)",
+    "Signature": "the bank's HTTP signature of its response (draft-cavage, rsa-sha256 over `digest x-request-id`) "
+    "by its QSealC, whose keyId is the URL of that certificate here, when the scenario signs responses "
+    "(`settings.sign_responses`)",
+    "Warning": "STET: `299 - \"...\"` when this version is deprecated (the scenario's `settings.versions`)",
+    "Sunset": "RFC 8594: the HTTP-date this version stops answering, once it is deprecated with a "
+    "decommission day (the scenario's `settings.versions`)",
 }
 # Headers OpenAPI describes elsewhere (security schemes, media types), never as parameters.
+LIFECYCLE_STATES = (ACTIVE, DEPRECATED, DECOMMISSIONED)
 NOT_PARAMETERS = frozenset({"authorization", "content-type", "accept"})
 
 API_ERROR_MEANINGS = {
@@ -148,9 +155,10 @@ def _response_headers(names) -> dict:
 
 
 def _report_headers(version: ApiVersion, stet: dict) -> dict:
-    """The 200's headers: the version's own list, and STET's Warning where its document has it."""
+    """The 200's headers: the version's own list, STET's Warning where its document has it, and the
+    bank's Sunset."""
     names = [h["name"] for h in stet.get("responseHeaders", ({"name": "X-Request-ID"},))]
-    return _response_headers(["Warning", *names] if version.warning_header else names)
+    return _response_headers(["Warning", *names, "Sunset"] if version.warning_header else [*names, "Sunset"])
 
 
 def _api_error_response(version: ApiVersion, status: int) -> dict:
@@ -159,7 +167,8 @@ def _api_error_response(version: ApiVersion, status: int) -> dict:
     schema = version.bad_request_model if status == 400 else ERROR_SCHEMA
     response = _error_response(status, API_ERROR_MEANINGS.get(status, "error"), schema, version.error_media_type)
     warning = version.warning_header and status not in NO_WARNING_STATUSES
-    response["headers"] = _response_headers(["Warning", "X-Request-ID"] if warning else ["X-Request-ID"])
+    response["headers"] = _response_headers(["Warning", "X-Request-ID", "Sunset"] if warning
+                                            else ["X-Request-ID", "Sunset"])
     return response
 
 
@@ -284,6 +293,67 @@ def _token_operation() -> dict:
     }
 
 
+def _certificate_operation() -> dict:
+    return {
+        "operationId": "bankCertificateGet",
+        "summary": "The bank's QSealC, at the URL its response signatures name as keyId",
+        "description": "A signed answer's keyId is this URL: `bank-qsealc_` and the certificate's SHA-256 "
+        "fingerprint (hex), as STET's keyIds end. The certificate is issued by the sandbox's test CA.",
+        "tags": ["Signatures"],
+        "security": [],
+        "parameters": [{"name": "name", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$"},
+                        "description": "`bank-qsealc_<SHA-256>`, as the keyId gives it"}],
+        "responses": {
+            "200": {"description": "The certificate, PEM", "content": {SEAL_PEM: {"schema": {"type": "string"}}}},
+            "404": _error_response(404, "no certificate of that name: the one a keyId names is served", ERROR_SCHEMA),
+        },
+    }
+
+
+def _versions_schemas() -> dict:
+    day = {"type": ["string", "null"], "format": "date"}
+    return {
+        "ApiVersionLifecycle": {
+            "type": "object",
+            "required": ["version", "stet", "scope", "path", "deprecated_on", "decommissioned_on", "state"],
+            "properties": {
+                "version": {"type": "string", "enum": [v.prefix for v in VERSIONS]},
+                "stet": {"type": "string"},
+                "scope": {"type": "string", "enum": sorted(SCOPES)},
+                "path": {"type": "string"},
+                "deprecated_on": day,
+                "decommissioned_on": day,
+                "state": {"type": "string", "enum": list(LIFECYCLE_STATES)},
+            },
+        },
+        "ApiVersions": {
+            "type": "object",
+            "required": ["now", "versions"],
+            "properties": {
+                "now": {"type": "string", "format": "date-time", "description": "mock time"},
+                "versions": {"type": "array", "items": _ref("ApiVersionLifecycle")},
+            },
+        },
+    }
+
+
+def _versions_operation() -> dict:
+    return {
+        "operationId": "adminVersionsGet",
+        "summary": "Sandbox admin: each API version's lifecycle and its state now (mock clock)",
+        "description": "From the scenario's `settings.versions`. Like all of `/__admin`, answered to loopback "
+        "hosts only unless an admin token is set.",
+        "tags": ["Sandbox"],
+        "security": [],
+        "responses": {
+            "200": {"description": "The versions", "content": {JSON: {"schema": _ref("ApiVersions")}}},
+            "401": _error_response(401, "the admin token is set and was not sent", ERROR_SCHEMA),
+            "403": _error_response(403, "refused without an admin token (host or origin)", ERROR_SCHEMA),
+        },
+    }
+
+
 def _security_schemes(version: ApiVersion) -> dict:
     """STET's three OAuth2 schemes under STET's names, each saying whether this bank grants it, plus a plain
     bearer token (for tools that take a pasted token) and the QWAC."""
@@ -324,7 +394,7 @@ def build_document(version: ApiVersion) -> dict:
     """A fresh OpenAPI 3.1 document for ``version`` (built from the validator's schema file)."""
     source = schema_set(version.schema_file).document
     stet = source.get("x-stet", {})
-    schemas = {**_bank_rules(_components_refs(source.get("$defs", {}))), **_token_schemas()}
+    schemas = {**_bank_rules(_components_refs(source.get("$defs", {}))), **_token_schemas(), **_versions_schemas()}
     return {
         "openapi": OPENAPI_VERSION,
         "jsonSchemaDialect": JSON_SCHEMA_DIALECT,
@@ -338,12 +408,16 @@ def build_document(version: ApiVersion) -> dict:
         "tags": [
             {"name": "CBPII", "description": "funds availability for card issuers"},
             {"name": "OAuth2", "description": "authorization server of the bank"},
+            {"name": "Signatures", "description": "the bank's certificate for its signed responses"},
+            {"name": "Sandbox", "description": "the sandbox's admin API"},
         ],
         "paths": {
             f"{STET_PREFIX}/{version.prefix}{stet.get('operation', {}).get('path', '/funds-confirmations')}": {
                 "post": _funds_operation(version, stet)
             },
             "/token": {"post": _token_operation()},
+            f"{CERTIFICATES_PATH}/{{name}}": {"get": _certificate_operation()},
+            "/__admin/versions": {"get": _versions_operation()},
         },
         "components": {
             "schemas": schemas,

@@ -3,8 +3,15 @@
 One code path answers every version; what differs is only this table (and
 each version's JSON Schema file in ``schemas/``, for the shape of the bodies).
 README, "STET versions", gives the evidence for each entry.
+
+A scenario adds each version's lifecycle (``settings.versions``, README "API version
+lifecycle"): from ``deprecated_on`` the version still answers, with STET's ``Warning: 299``
+and RFC 8594's ``Sunset``; from ``decommissioned_on`` it answers the 404 of an entry point the
+bank does not serve. The dates are days, starting at 00:00 UTC on the mock clock.
 """
 from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from email.utils import format_datetime
 from typing import Optional
 
 JSON = "application/json"
@@ -39,6 +46,52 @@ PREFIXES = tuple(v.prefix for v in VERSIONS)  # as paths name the versions
 
 _BY_PREFIX = {v.prefix: v for v in VERSIONS}
 
+ACTIVE, DEPRECATED, DECOMMISSIONED = "active", "deprecated", "decommissioned"
+
 
 def version_for(prefix: str) -> Optional[ApiVersion]:
     return _BY_PREFIX.get(prefix)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """When a version is deprecated and when it is removed (a scenario's ``settings.versions``)."""
+
+    deprecated_on: Optional[date] = None
+    decommissioned_on: Optional[date] = None
+
+    def state(self, now: datetime) -> str:
+        today = now.astimezone(timezone.utc).date()
+        if self.decommissioned_on is not None and today >= self.decommissioned_on:
+            return DECOMMISSIONED
+        if self.deprecated_on is not None and today >= self.deprecated_on:
+            return DEPRECATED
+        return ACTIVE
+
+
+NO_LIFECYCLE = Lifecycle()
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def lifecycle_headers(prefix: str, lifecycle: Lifecycle, now: datetime) -> dict[str, str]:
+    """What every answer on a deprecated (or removed) version carries: STET's ``Warning`` with code 299
+    (RFC 7234 §5.5: agent ``-``, a quoted text) and, when the removal date is set, ``Sunset`` (RFC 8594:
+    an HTTP-date, the instant the version stops answering)."""
+    if lifecycle.state(now) == ACTIVE:
+        return {}
+    end = lifecycle.decommissioned_on
+    removal = "" if end is None else f", removed on {end.isoformat()}"
+    headers = {"Warning": f'299 - "API version {prefix} is deprecated since {lifecycle.deprecated_on.isoformat()}'
+                          f'{removal}"'}
+    if end is not None:
+        headers["Sunset"] = format_datetime(_midnight(end), usegmt=True)
+    return headers
+
+
+def removed_message(prefix: str, lifecycle: Lifecycle, serving: tuple[str, ...]) -> str:
+    """The 404's message for a decommissioned version, naming the versions still served."""
+    others = ", ".join(serving) or "no other version"
+    return f"API version {prefix} was decommissioned on {lifecycle.decommissioned_on.isoformat()}; this bank serves {others}"

@@ -154,6 +154,14 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--force", action="store_true", help="overwrite an existing server.pem / server.key")
     _validity_arguments(server)
 
+    certs_commands.add_parser(
+        "bank",
+        help="the bank's own QSealC, which signs its answers, and the test CA to verify it with",
+        description="Print where the bank's QSealC (it signs funds-confirmation answers when the scenario has "
+                    "settings.sign_responses) and the test CA that issued it are, the path of the keyId URL "
+                    "serving the certificate, and the openssl command checking the chain.",
+    )
+
     sign = certs_commands.add_parser(
         "sign",
         help="sign an API request with a QSealC key, for curl",
@@ -389,6 +397,19 @@ def _certs_server(args: argparse.Namespace) -> int:
     return 0
 
 
+def _certs_bank(args: argparse.Namespace) -> int:
+    from ..stet.seal import CERTIFICATES_PATH, bank_seal, seal_files
+
+    certificate, ca = seal_files()
+    name = bank_seal()[2]
+    print("The bank's QSealC (signs funds-confirmation answers with settings.sign_responses; test key, sandbox only):")
+    print(f"  certificate {certificate}\n  test CA     {ca}")
+    print(f"\nSHA-256 {name.rpartition('_')[2]}")
+    print(f"keyId   http://HOST{CERTIFICATES_PATH}/{name}  (HOST: the one called; the URL serves the certificate)")
+    print(f"\nopenssl verify -CAfile {ca} {certificate}")
+    return 0
+
+
 def _certs_sign(args: argparse.Namespace) -> int:
     import shlex
     from urllib.parse import urlsplit
@@ -442,7 +463,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "health":
         return _health(args)
     if args.command == "certs":
-        return {"issue": _certs_issue, "server": _certs_server, "sign": _certs_sign}[args.certs_command](args)
+        return {"issue": _certs_issue, "server": _certs_server, "bank": _certs_bank,
+                "sign": _certs_sign}[args.certs_command](args)
     if args.scenario_command == "list":
         return _list()
     return _check(args.file)

@@ -33,6 +33,10 @@ DEFAULT_VALIDITY = timedelta(days=3 * 365)
 CA_VALIDITY = timedelta(days=10 * 365)
 DEFAULT_REDIRECT_URIS = (TPP_REDIRECT_URI,)  # the shipped scenarios' TPP
 DEFAULT_KEY_ID_PREFIX = "https://tpp.example/certs/qsealc"
+#: The bank's own seal (README, "Signed responses"): one for the whole sandbox, every establishment signs with it.
+BANK_NAME = "mock-aspsp sandbox bank"
+BANK_ORGANIZATION_IDENTIFIER = "PSDFR-ACPR-SANDBOX"
+BANK_ROLES = ("PSP_AS",)  # account servicing: what an ASPSP's QSealC says
 
 PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
 
@@ -332,6 +336,15 @@ def issue_bundle(
     return write_bundle(
         out_dir, ca, tpp, client_id=client_id, name=name, roles=roles, redirect_uris=redirect_uris, overwrite=overwrite
     )
+
+
+def issue_bank_qsealc(
+    ca: Issued, *, not_before: Optional[datetime] = None, not_after: Optional[datetime] = None
+) -> Issued:
+    """The bank's QSealC, which signs its funds-confirmation answers: an eIDAS seal with the PSP_AS role."""
+    statement = Psd2QcStatement(roles=BANK_ROLES, nca_name=DEFAULT_NCA_NAME, nca_id=DEFAULT_NCA_ID)
+    return issue_certificate(ca, kind="qsealc", name=BANK_NAME, organization_identifier=BANK_ORGANIZATION_IDENTIFIER,
+                             statement=statement, not_before=not_before, not_after=not_after)
 
 
 def issue_server_certificate(

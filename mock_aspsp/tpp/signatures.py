@@ -367,3 +367,24 @@ def sign_request(
         f'signature="{base64.b64encode(signature).decode("ascii")}"'
     )
     return added
+
+
+#: What the bank signs on its answers (README, "Signed responses"): the two headers STET declares on the
+#: funds-confirmation 200 besides Signature itself. A response has no request target.
+RESPONSE_SIGNED_HEADERS = ("digest", "x-request-id")
+
+
+def sign_response(
+    headers: Mapping[str, str], body: bytes, *, key_id: str, private_key: rsa.RSAPrivateKey, corrupt: bool = False
+) -> dict[str, str]:
+    """The ``Digest`` and ``Signature`` (rsa-sha256) headers of an answer whose ``headers`` hold its
+    X-Request-ID. ``corrupt``: a signature of the right form that does not verify (a fault rule's
+    ``bad_signature``), the Digest still right, so only a TPP that checks the signature notices."""
+    digest = {"Digest": digest_header(body)}
+    params = SignatureParams(key_id, "rsa-sha256", RESPONSE_SIGNED_HEADERS, b"")
+    data = _to_bytes(signing_string("", "", {**headers, **digest}, params))
+    signature = bytearray(private_key.sign(data, padding.PKCS1v15(), hashes.SHA256()))
+    if corrupt:
+        signature[-1] ^= 0x01
+    return {**digest, "Signature": f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(RESPONSE_SIGNED_HEADERS)}",'
+                                   f'signature="{base64.b64encode(bytes(signature)).decode("ascii")}"'}

@@ -1,6 +1,7 @@
 """Schemathesis against a real ``mock-aspsp serve`` (2 workers), driven by the served OpenAPI documents.
 
-For funds-confirmations in every version and for ``/token``: positive and negative
+For funds-confirmations in every version, ``/token``, the bank's certificate (the keyId of its signed
+answers) and ``GET /__admin/versions``: positive and negative
 cases (derandomized, bounded), each checked for no 5xx, a documented status,
 content type, headers and body, negative data refused with a 4xx, and, apart
 from the document, every error body in the ErrorModel / RFC 6749 shape.
@@ -8,7 +9,9 @@ from the document, every error body in the ErrorModel / RFC 6749 shape.
 from __future__ import annotations
 
 import pytest
+import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -21,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mock_aspsp.formats.validation import schema_set
+from mock_aspsp.stet.seal import bank_seal
 from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.testing import HEADLESS_IBAN
 from served_process import served_process
@@ -126,3 +130,57 @@ def test_token(server, mode):
         assert_oauth_error(response)
 
     fuzz()
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
+def test_bank_certificate(server, mode):
+    """The keyId URL of the bank's signed answers: any name but the seal's is a 404 ErrorModel."""
+    operation = load(server, "v1.4.2")["/stet/psd2/certificates/{name}"]["GET"]
+    checks = CHECKS if mode is GenerationMode.POSITIVE else NEGATIVE_CHECKS
+
+    @fuzz_settings()
+    @given(case=operation.as_strategy(mode))
+    def fuzz(case):
+        response = case.call_and_validate(base_url=server.url, checks=checks, timeout=10)
+        assert_error_model(VERSIONS[1], response)
+
+    fuzz()
+    served = operation.Case(path_parameters={"name": bank_seal()[2]})
+    assert served.call_and_validate(base_url=server.url, checks=CHECKS, timeout=10).status_code == 200
+
+
+def test_admin_versions(server):
+    operation = load(server, "v1.4.2")["/__admin/versions"]["GET"]
+
+    @fuzz_settings(5)
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    def fuzz(case):
+        assert case.call_and_validate(base_url=server.url, checks=CHECKS, timeout=10).status_code == 200
+
+    fuzz()
+
+
+def test_a_signed_answer_of_a_deprecated_version_conforms(server):
+    """With a scenario that signs and deprecates v1.4.2 (swapped in, then the default put back), the 200
+    carries Digest, Signature, Warning and Sunset, as the document declares them."""
+    default = requests.get(f"{server.url}/__admin/scenario", timeout=10).json()["yaml"]
+    document = yaml.safe_load(default)
+    document.setdefault("settings", {}).update(
+        sign_responses=True, versions={"v1.4.2": {"deprecated_on": "2020-01-01", "decommissioned_on": "2999-01-01"}})
+    swapped = requests.put(f"{server.url}/__admin/scenario", data=yaml.safe_dump(document),
+                           headers={"Content-Type": "application/yaml"}, timeout=10)
+    assert swapped.status_code == 200, swapped.text
+    try:
+        bearer = {"Authorization": f"Bearer {server.link('cbpii').access_token}"}
+        operation = load(server, "v1.4.2")["/stet/psd2/v1.4.2/funds-confirmations"]["POST"]
+        body = {"paymentCoverageRequestId": "fuzz-signed", "instructedAmount": {"currency": "EUR", "amount": "1"},
+                "accountId": {"iban": HEADLESS_IBAN}}
+        case = operation.Case(body=body, headers={"X-Request-ID": "fuzz-signed", **bearer},
+                              media_type="application/json")
+        response = case.call_and_validate(base_url=server.url, checks=CHECKS, timeout=10)
+        assert response.status_code == 200, response.text
+        assert {"digest", "signature", "warning", "sunset"} <= {name.lower() for name in response.headers}
+    finally:
+        restored = requests.put(f"{server.url}/__admin/scenario", data=default.encode(),
+                                headers={"Content-Type": "application/yaml"}, timeout=10)
+        assert restored.status_code == 200, restored.text

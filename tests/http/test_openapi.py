@@ -157,3 +157,18 @@ def test_document_is_cached_per_version_and_never_shared_mutable():
     first["components"]["schemas"]["ErrorModel"]["required"].append("mutated")
     assert "mutated" not in schema_set("stet-1.6.2.0.schema.json").document["$defs"]["ErrorModel"]["required"]
     assert json.loads(document_json("v1.6.2")) == second
+
+
+def test_the_lifecycle_and_signature_doors_are_documented_as_they_answer(served_document, client):
+    """``GET /__admin/versions`` and the bank's certificate (the keyId URL) are in every document, and the
+    answers fit what it says; Sunset is declared on every funds-confirmations answer."""
+    version, document = served_document
+    versions = document["paths"]["/__admin/versions"]["get"]["responses"]["200"]["content"]["application/json"]
+    answer = client.get("/__admin/versions")
+    assert versions["schema"] == {"$ref": "#/components/schemas/ApiVersions"}
+    assert list(component_validator(document, "ApiVersions").iter_errors(answer.get_json())) == []
+    certificate = document["paths"]["/stet/psd2/certificates/{name}"]["get"]["responses"]
+    assert list(certificate["200"]["content"]) == ["application/pem-certificate-chain"]
+    funds = document["paths"][FUNDS.format(version.prefix)]["post"]["responses"]
+    assert all("Sunset" in response["headers"] for response in funds.values())
+    assert "settings.sign_responses" in funds["200"]["headers"]["Signature"]["description"]

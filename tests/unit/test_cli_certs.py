@@ -1,4 +1,4 @@
-"""``mock-aspsp certs issue | server | sign`` and the TLS options of ``serve``, in process."""
+"""``mock-aspsp certs issue | server | bank | sign`` and the TLS options of ``serve``, in process."""
 from __future__ import annotations
 
 import contextlib
@@ -120,3 +120,19 @@ def test_snippet_is_yaml_with_the_documented_keys(issued):
     snippet = yaml.safe_load(text.split("Scenario snippet registering the TPP:\n\n", 1)[1])
     assert set(snippet) == {"trusted_cas", "tpps"}
     assert set(snippet["tpps"][0]) == {"client_id", "name", "roles", "redirect_uris", "certificates"}
+
+
+def test_bank_names_the_seal_its_ca_and_the_key_id_path(capsys):
+    """What a TPP needs to verify the bank's signed answers: the seal, the test CA, a chain that checks."""
+    import subprocess
+
+    from mock_aspsp.stet.seal import bank_seal, seal_files
+
+    assert main(["certs", "bank"]) == 0
+    text = capsys.readouterr().out
+    certificate, ca = seal_files()
+    assert f"certificate {certificate}" in text and f"test CA     {ca}" in text
+    assert f"/stet/psd2/certificates/{bank_seal()[2]}" in text
+    command = next(line for line in text.splitlines() if line.startswith("openssl verify"))
+    checked = subprocess.run(command.split(), capture_output=True, text=True, check=False)
+    assert checked.returncode == 0 and checked.stdout.strip().endswith(": OK"), checked
