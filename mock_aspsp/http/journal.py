@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..bank.clock import isoformat
 from ..store.records import StoreUnavailable
-from .web import asked_bank, sandbox
+from .web import asked_bank, request_body, sandbox
 
 log = logging.getLogger("mock_aspsp")
 
@@ -43,7 +43,10 @@ def _body(request: Request) -> str:
             return ""
         text = "&".join(f"{k}={'***' if k in SECRET_FIELDS else v}" for k, v in fields.items(multi=True))
     else:
-        raw = request.environ.get("mock_aspsp.body", b"")
+        try:
+            raw = request_body(request)  # read by now, unless the request was refused before its body mattered
+        except HTTPException:
+            return ""
         text = raw.decode("utf-8", "replace")
     return text if len(text) <= BODY_MAX else text[:BODY_MAX] + f"… ({len(text)} characters)"
 

@@ -90,6 +90,7 @@ def test_qa_advances_the_clock_and_the_tpps_token_expires(server, page, tmp_path
     page.click("details.entry summary")
     entry = page.inner_text("details.entry")
     assert "expired" in entry and "Bearer ***" in entry and access not in entry
+    assert "instructedAmount" in entry  # the body the TPP sent
     assert_console_page(page, "journal")
     shots("journal-entry")
 
