@@ -46,13 +46,14 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
         compiled(version.schema_file, REQUEST_DEFINITION)
 
     from .http.admin import blueprint as admin
+    from .http.console import blueprint as console
     from .oauth.authorize import blueprint as authorize
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
     from .stet.openapi import blueprint as openapi
     from .stet.seal import blueprint as seal
 
-    for blueprint in (authorize, oauth, funds, openapi, seal, admin):
+    for blueprint in (authorize, oauth, funds, openapi, seal, admin, console):
         app.register_blueprint(blueprint)
 
     app.before_request(_begin)

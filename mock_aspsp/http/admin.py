@@ -3,6 +3,11 @@
 Every change goes through the store, so it reaches every worker (and, with a
 shared store, every replica) on its next request. When ``MOCK_ASPSP_ADMIN_TOKEN``
 is set, each call must carry it as a bearer token.
+
+Each action is one plain function (``reset_sandbox``, ``move_clock``, ``add_rule``...)
+taking the request's data as a dict and answering a dict, or raising ``ApiError``
+(``Refused`` with every problem): the JSON views below and the QA console
+(``console``) both call them, so the two never disagree.
 """
 from __future__ import annotations
 
@@ -10,8 +15,7 @@ import hmac
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
-from typing import Any, Optional
-from urllib.parse import urlsplit
+from typing import Any, Mapping, Optional
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -27,7 +31,7 @@ from ..store.records import REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registry import effective_tpp, revoked_fingerprints
 from .errors import ApiError, error_model
-from .hosts import host_name, is_allowed
+from .hosts import foreign_request
 from .web import sandbox, snapshot
 
 blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
@@ -35,6 +39,21 @@ blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
 
 JSON = "application/json"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")  # a scenario's text may come as YAML
+
+
+
+class Refused(ApiError):
+    """A 422: the request is understood but refused, with every problem (a rule, a scenario, an amount)."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(422, message)
+        self.problems = problems
+
+
+def token_accepted(given: str) -> bool:
+    """The one bearer check, for the API's header and the console's session alike."""
+    expected = current_app.config["MOCK_ASPSP"].admin_token
+    return expected is not None and hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 @blueprint.before_request
@@ -48,41 +67,32 @@ def _authorize_admin() -> None:
         _same_machine(config.allowed_hosts)
         return
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), config.admin_token.encode()):
+    if scheme.lower() != "bearer" or not token_accepted(given):
         raise ApiError(401, "admin API: send 'Authorization: Bearer <MOCK_ASPSP_ADMIN_TOKEN>'",
                        {"WWW-Authenticate": 'Bearer realm="mock-aspsp admin"'})
 
 
 def _same_machine(allowed_hosts: tuple[str, ...]) -> None:
     """Without a token, refuse what a web page in the PSU's or QA's browser could send: a request to a
-    host name it rebound to this machine (DNS rebinding), one from another origin, and a body a
-    cross-site form can send (text/plain, form-urlencoded, multipart: a CSRF)."""
+    host name it rebound to this machine, one from another origin (``hosts.foreign_request``), and a
+    body a cross-site form can send (text/plain, form-urlencoded, multipart: a CSRF)."""
+    problem = foreign_request(request.host, request.headers, allowed_hosts, "admin API")
+    if problem:
+        raise ApiError(403, problem)
     headers = request.headers
-    name = host_name(request.host)
-    if not is_allowed(name, allowed_hosts):
-        raise ApiError(403, f"admin API: host {quoted(name, 60)} refused without an admin token (set "
-                            "MOCK_ASPSP_ADMIN_TOKEN, or list it in MOCK_ASPSP_ALLOWED_HOSTS)")
-    origin = headers.get("Origin")
-    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and _origin_host(origin) != request.host.lower()):
-        raise ApiError(403, "admin API: cross-site request refused (Origin or Sec-Fetch-Site of another site)")
     has_body = bool(request.content_length) or "chunked" in headers.get("Transfer-Encoding", "").lower()
     accepted = (JSON, *YAML_TYPES) if request.endpoint == "admin.put_scenario" else (JSON,)
     if has_body and request.mimetype not in accepted:
         raise ApiError(415, f"admin API: send the body as {' or '.join(accepted[:2])} (Content-Type)")
 
 
-def _origin_host(origin: str) -> Optional[str]:
-    """host[:port] of an Origin header (``null`` and junk have none); the default port is left out, as in Host."""
-    parts = urlsplit(origin)
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    if not parts.hostname:
-        return None
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return host if port in (None, default) else f"{host}:{port}"
+@blueprint.errorhandler(Refused)
+def _unprocessable(refused: Refused) -> Response:
+    """STET's ErrorModel, with every problem."""
+    body = error_model(422, refused.message, request.path, isoformat(snapshot().now))
+    response = jsonify({**body, "problems": refused.problems})
+    response.status_code = 422
+    return response
 
 
 def _json_object() -> dict:
@@ -95,7 +105,8 @@ def _json_object() -> dict:
     return body
 
 
-def _summary(scenario: Scenario) -> dict:
+# -- the actions: one function each, for the JSON API and the console ----------------------------------
+def scenario_summary(scenario: Scenario) -> dict:
     return {
         "name": scenario.name,
         "source": scenario.source,
@@ -109,41 +120,33 @@ def _summary(scenario: Scenario) -> dict:
     }
 
 
-@blueprint.get("/health")
-def health() -> Response:
-    return jsonify({"status": "ok", "scenario": snapshot().scenario.name, "time": isoformat(snapshot().now)})
-
-
-@blueprint.post("/reset")
-def reset() -> Response:
+def reset_sandbox() -> dict:
     sandbox().store.reset()
-    return jsonify({"reset": True, "scenario": snapshot().scenario.name})
+    g.snapshot = sandbox().snapshot()
+    return {"reset": True, "scenario": snapshot().scenario.name}
 
 
-@blueprint.get("/scenario")
-def get_scenario() -> Response:
+def scenario_in_force() -> dict:
     version, _, text = sandbox().store.get_scenario()
-    return jsonify({**_summary(snapshot().scenario), "version": version, "yaml": text})
+    return {**scenario_summary(snapshot().scenario), "version": version, "yaml": text}
 
 
-@blueprint.put("/scenario")
-def put_scenario() -> Response:
-    """YAML or JSON body (JSON is YAML); validated whole before anything changes."""
+def swap_scenario(data: bytes) -> dict:
+    """YAML or JSON text (JSON is YAML); validated whole before anything changes: Refused keeps the old one."""
     try:
-        text = request.get_data().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "the scenario must be UTF-8 text (YAML or JSON)") from None
     try:
         scenario = sandbox().swap_scenario(text, ADMIN_SOURCE)
     except ScenarioError as error:
-        return _unprocessable(
-            f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",
-            [str(p) for p in error.problems],
-        )
-    return jsonify(_summary(scenario))
+        raise Refused(f"scenario refused ({len(error.problems)} problem(s)); the current one stays in force",
+                      [str(p) for p in error.problems]) from None
+    g.snapshot = sandbox().snapshot()
+    return scenario_summary(scenario)
 
 
-def _clock_state() -> dict:
+def clock_state() -> dict:
     offset = sandbox().store.sync_state().clock_offset
     sign = "-" if offset < timedelta() else ""
     return {
@@ -165,14 +168,8 @@ def _checked_offset(clock, offset: timedelta) -> timedelta:
     return offset
 
 
-@blueprint.get("/clock")
-def get_clock() -> Response:
-    return jsonify(_clock_state())
-
-
-@blueprint.post("/clock")
-def move_clock() -> Response:
-    body = _json_object()
+def move_clock(body: Mapping[str, Any]) -> dict:
+    """``{"advance": "PT1H"}``, ``{"set": "2026-01-31T12:00:00Z"}`` or ``{"reset": true}``."""
     clock, store = sandbox().clock, sandbox().store
     try:
         if "advance" in body:
@@ -188,36 +185,27 @@ def move_clock() -> Response:
     except ValueError as error:
         raise ApiError(400, str(error)) from None
     g.snapshot = sandbox().snapshot()
-    return jsonify(_clock_state())
+    return clock_state()
 
 
-@blueprint.get("/requests")
-def journal() -> Response:
-    filters = {k: request.args.get(k) for k in ("tpp", "path", "status", "bank") if request.args.get(k)}
-    field = {"tpp": "client_id", "path": "path", "status": "status", "bank": "bank"}
-    entries = [
+JOURNAL_FILTERS = {"tpp": "client_id", "path": "path", "status": "status", "bank": "bank"}  # ``path``: a substring
+
+
+def journal_entries(filters: Mapping[str, Optional[str]]) -> list[dict]:
+    given = {k: v for k, v in filters.items() if k in JOURNAL_FILTERS and v}
+    return [
         e for e in sandbox().store.journal()
-        if all(str(e.get(field[k])) == v if k != "path" else v in (e.get("path") or "") for k, v in filters.items())
+        if all(str(e.get(JOURNAL_FILTERS[k])) == v if k != "path" else v in (e.get("path") or "")
+               for k, v in given.items())
     ]
-    return jsonify({"count": len(entries), "requests": entries})
 
 
-@blueprint.delete("/requests")
-def clear_journal() -> Response:
+def clear_journal() -> dict:
     sandbox().store.clear_journal()
-    return jsonify({"cleared": True})
+    return {"cleared": True}
 
 
-def _unprocessable(message: str, problems: list[str]) -> Response:
-    """STET's ErrorModel, with every problem."""
-    body = error_model(422, message, request.path, isoformat(snapshot().now))
-    response = jsonify({**body, "problems": problems})
-    response.status_code = 422
-    return response
-
-
-@blueprint.get("/versions")
-def versions() -> Response:
+def version_lifecycles() -> dict:
     """Each served API version with its lifecycle (the scenario's ``settings.versions``) and its state now,
     on the mock clock."""
     now, settings = snapshot().now, snapshot().scenario.settings
@@ -225,7 +213,7 @@ def versions() -> Response:
     def day(value) -> Optional[str]:
         return value.isoformat() if value else None
 
-    return jsonify({"now": isoformat(now), "versions": [
+    return {"now": isoformat(now), "versions": [
         {
             "version": v.prefix,
             "stet": v.stet,
@@ -236,14 +224,13 @@ def versions() -> Response:
             "state": settings.lifecycle(v.prefix).state(now),
         }
         for v in VERSIONS
-    ]})
+    ]}
 
 
-@blueprint.get("/rules")
-def rules() -> Response:
+def rules_in_force() -> list[dict]:
     counters = sandbox().store.rule_counters()
     scenario_names = {r.name for r in snapshot().scenario.rules}
-    return jsonify({"rules": [
+    return [
         {
             "name": r.name,
             "source": "scenario" if r.name in scenario_names else "admin",
@@ -251,13 +238,11 @@ def rules() -> Response:
             "fired": counters.get(r.name, (0, 0))[1],
         }
         for r in snapshot().rules
-    ]})
+    ]
 
 
-@blueprint.post("/rules")
-def add_rule() -> Response:
+def add_rule(body: dict) -> dict:
     """A fault rule in the scenario's ``rules`` format, checked the same way, added for every worker."""
-    body = _json_object()
     problems = schema_set(SCENARIO_SCHEMA).errors("rule", body)
     if not problems:
         problems = [f"{field_path(path) or 'rule'}: {reason}" for path, reason in rule_problems(body, snapshot().scenario.settings.sign_responses)]
@@ -265,16 +250,27 @@ def add_rule() -> Response:
     if isinstance(name, str) and name in {r.name for r in snapshot().rules}:
         problems.append(f"name: a rule named {name!r} already exists")
     if problems:
-        return _unprocessable("rule refused", problems)
+        raise Refused("rule refused", problems)
     sandbox().store.add_rule(body)
-    return jsonify({"added": body}), 201
+    g.snapshot = sandbox().snapshot()
+    return body
 
 
-@blueprint.delete("/rules")
-def clear_rules() -> Response:
-    """Remove the rules added through this API (the scenario's own stay) and zero all counters."""
+def remove_rule(name: str) -> dict:
+    """One rule added at run time goes, with its counters; the scenario's own stay (swap the scenario)."""
+    if name in {r.name for r in snapshot().scenario.rules}:
+        raise ApiError(409, f"rule {quoted(name, 64)} is the scenario's: swap the scenario to remove it")
+    if not sandbox().store.remove_rule(name):
+        raise ApiError(404, f"no rule {quoted(name, 64)} was added through the admin API")
+    g.snapshot = sandbox().snapshot()
+    return {"removed": name}
+
+
+def clear_rules() -> dict:
+    """Remove the rules added through this API (the scenario's stay) and zero all counters."""
     sandbox().store.clear_rules()
-    return jsonify({"cleared": True})
+    g.snapshot = sandbox().snapshot()
+    return {"cleared": True}
 
 
 def _amount_problems(body: dict) -> list[str]:
@@ -299,38 +295,32 @@ def _account_changes(body: dict) -> dict:
     return changes
 
 
-@blueprint.patch("/accounts/<iban>")
-def patch_account(iban: str) -> Response:
+def patch_account(iban: str, bank: Optional[str], body: dict) -> dict:
     scenario = snapshot().scenario
-    bank = request.args.get("bank") or next(
-        (b.code for b in scenario.banks if scenario.account(b.code, iban)), scenario.default_bank
-    )
+    bank = bank or next((b.code for b in scenario.banks if scenario.account(b.code, iban)), scenario.default_bank)
     account = scenario.account(bank, iban)
     if account is None:
         raise ApiError(404, f"no account {iban} at bank {bank} in the scenario")
-    body = _json_object()
     problems = _amount_problems(body)
     if problems:
-        return _unprocessable("account change refused", problems)
+        raise Refused("account change refused", problems)
     merged = sandbox().store.patch_account(bank, iban, _account_changes(body))
-    return jsonify({
+    return {
         "bank": bank,
         "iban": iban,
         "balance": merged.get("balance", str(account.balance)),
         "overdraft": merged.get("overdraft", str(account.overdraft)),
         "status": merged.get("status", account.status),
-    })
+    }
 
 
-@blueprint.patch("/psus/<login>")
-def patch_psu(login: str) -> Response:
+def patch_psu(login: str, bank: Optional[str], body: dict) -> dict:
     """``{"locked": false}`` lifts a PSU's lock-out (and forgets its failures); ``{"locked": true}`` locks it
-    now, for the scenario's lock-out duration (``?bank=`` for a PSU of another bank than the default)."""
+    now, for the scenario's lock-out duration (``bank``: a PSU of another bank than the default)."""
     scenario, now = snapshot().scenario, snapshot().now
-    bank = request.args.get("bank") or scenario.default_bank
+    bank = bank or scenario.default_bank
     if scenario.psu(bank, login) is None:
         raise ApiError(404, f"no PSU {quoted(login, 64)} at bank {quoted(bank, 10)} in the scenario")
-    body = _json_object()
     if set(body) != {"locked"} or not isinstance(body["locked"], bool):
         raise ApiError(400, 'send {"locked": false} to unlock the PSU, or {"locked": true} to lock it')
     lockout, store = scenario.settings.sca.psu_lockout, sandbox().store
@@ -340,14 +330,14 @@ def patch_psu(login: str) -> Response:
         store.clear_psu_failures(bank, login)
     failures, until = store.psu_failures(bank, login, now)
     until = locked_until(failures, until, lockout.attempts)
-    return jsonify({"bank": bank, "login": login, "locked": until is not None,
-                    "locked_until": isoformat(until) if until else None, "failed_attempts": failures})
+    return {"bank": bank, "login": login, "locked": until is not None,
+            "locked_until": isoformat(until) if until else None, "failed_attempts": failures}
 
 
 TPP_STATUSES = ("active", "revoked")
 
 
-def _tpp_view(client_id: str) -> dict:
+def tpp_as_registered(client_id: str) -> dict:
     tpp = effective_tpp(snapshot().scenario, sandbox().store, client_id)
     return {
         "client_id": tpp.client_id,
@@ -358,12 +348,10 @@ def _tpp_view(client_id: str) -> dict:
     }
 
 
-@blueprint.patch("/tpps/<client_id>")
-def patch_tpp(client_id: str) -> Response:
+def patch_tpp(client_id: str, body: dict) -> dict:
     """The bank revokes a TPP's profile or denies it access (or lifts either) while the mock runs."""
     if snapshot().scenario.tpp(client_id) is None:
         raise ApiError(404, f"no TPP with client_id {client_id} in the scenario")
-    body = _json_object()
     unknown = sorted(set(body) - {"status", "denied"})
     if unknown:
         raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; allowed: status, denied")
@@ -375,23 +363,25 @@ def patch_tpp(client_id: str) -> Response:
     if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()):
         raise ApiError(400, "denied: must be the reason the bank gives (a non-empty string), or null to lift it")
     sandbox().store.patch_tpp(client_id, body)
-    return jsonify(_tpp_view(client_id))
+    return tpp_as_registered(client_id)
 
 
-@blueprint.post("/certificates/revoke")
-def revoke_certificate() -> Response:
+def revoked_certificates() -> list[str]:
+    return sorted(revoked_fingerprints(snapshot().scenario, sandbox().store))
+
+
+def revoke_certificate(body: dict) -> dict:
     """The QTSP revoked a TPP certificate: the bank refuses it from now on (QWAC and QSealC alike)."""
-    body = _json_object()
     sha256 = normalize_fingerprint(str(body.get("sha256", "")))
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ApiError(400, "sha256: the certificate's SHA-256 fingerprint (64 hex digits, colons allowed) is required")
     sandbox().store.revoke_certificate(sha256, snapshot().now)
     cert = snapshot().scenario.certificate(sha256)
-    return jsonify({
+    return {
         "revoked": sha256,
         "client_id": cert.organization_identifier if cert else None,
-        "revoked_certificates": sorted(revoked_fingerprints(snapshot().scenario, sandbox().store)),
-    })
+        "revoked_certificates": revoked_certificates(),
+    }
 
 
 def _grant_view(grant: Grant, now: datetime) -> dict:
@@ -418,22 +408,18 @@ def _grant_view(grant: Grant, now: datetime) -> dict:
     }
 
 
-@blueprint.get("/tokens")
-def tokens() -> Response:
+def token_pairs() -> list[dict]:
     now = snapshot().now
-    views = [_grant_view(g, now) for g in sandbox().store.grants()]
-    return jsonify({"count": len(views), "tokens": views})
+    return [_grant_view(g, now) for g in sandbox().store.grants()]
 
 
 REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # ``by`` of POST /tokens/revoke: who withdraws access
 REASON_MAX = 40  # the bank's own words, in every refusal of the tokens: the ErrorModel message (140) keeps them whole
 
 
-@blueprint.post("/tokens/revoke")
-def revoke_tokens() -> Response:
+def revoke_tokens(body: Mapping[str, Any]) -> dict:
     """The bank, or the PSU in its online banking (``"by": "psu"``), withdraws access: each pair keeps who
     did it, and the bank's ``reason`` if it gave one, and its tokens say so from then on."""
-    body = _json_object()
     criteria: dict[str, Optional[str]] = {k: body.get(k) for k in ("psu", "client_id", "bank")}
     if not any(criteria.values()):
         raise ApiError(400, "name at least one of psu, client_id, bank")
@@ -448,4 +434,99 @@ def revoke_tokens() -> Response:
         raise ApiError(400, f"reason: must be a string of at most {REASON_MAX} characters")
     reason = REVOKERS[by] + (f" ({detail})" if detail else "")
     revoked = sandbox().store.revoke_grants(snapshot().now, reason, **criteria)
-    return jsonify({"revoked": len(revoked)})
+    return {"revoked": len(revoked)}
+
+
+# -- the JSON views ------------------------------------------------------------------------------------
+@blueprint.get("/health")
+def health() -> Response:
+    return jsonify({"status": "ok", "scenario": snapshot().scenario.name, "time": isoformat(snapshot().now)})
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    return jsonify(reset_sandbox())
+
+
+@blueprint.get("/scenario")
+def get_scenario() -> Response:
+    return jsonify(scenario_in_force())
+
+
+@blueprint.put("/scenario")
+def put_scenario() -> Response:
+    return jsonify(swap_scenario(request.get_data()))
+
+
+@blueprint.get("/clock")
+def get_clock() -> Response:
+    return jsonify(clock_state())
+
+
+@blueprint.post("/clock")
+def post_clock() -> Response:
+    return jsonify(move_clock(_json_object()))
+
+
+@blueprint.get("/requests")
+def journal() -> Response:
+    entries = journal_entries(request.args)
+    return jsonify({"count": len(entries), "requests": entries})
+
+
+@blueprint.delete("/requests")
+def delete_journal() -> Response:
+    return jsonify(clear_journal())
+
+
+@blueprint.get("/versions")
+def versions() -> Response:
+    return jsonify(version_lifecycles())
+
+
+@blueprint.get("/rules")
+def rules() -> Response:
+    return jsonify({"rules": rules_in_force()})
+
+
+@blueprint.post("/rules")
+def post_rule() -> Response:
+    return jsonify({"added": add_rule(_json_object())}), 201
+
+
+@blueprint.delete("/rules")
+def delete_rules() -> Response:
+    """``?name=``: that added rule only; without it, every added rule (and every counter)."""
+    name = request.args.get("name")
+    return jsonify(remove_rule(name) if name is not None else clear_rules())
+
+
+@blueprint.patch("/accounts/<iban>")
+def patch_account_view(iban: str) -> Response:
+    return jsonify(patch_account(iban, request.args.get("bank"), _json_object()))
+
+
+@blueprint.patch("/psus/<login>")
+def patch_psu_view(login: str) -> Response:
+    return jsonify(patch_psu(login, request.args.get("bank"), _json_object()))
+
+
+@blueprint.patch("/tpps/<client_id>")
+def patch_tpp_view(client_id: str) -> Response:
+    return jsonify(patch_tpp(client_id, _json_object()))
+
+
+@blueprint.post("/certificates/revoke")
+def post_certificate_revocation() -> Response:
+    return jsonify(revoke_certificate(_json_object()))
+
+
+@blueprint.get("/tokens")
+def tokens() -> Response:
+    views = token_pairs()
+    return jsonify({"count": len(views), "tokens": views})
+
+
+@blueprint.post("/tokens/revoke")
+def post_token_revocation() -> Response:
+    return jsonify(revoke_tokens(_json_object()))

@@ -1,4 +1,5 @@
-"""Host names as the admin API's safe default sees them (``admin``): which are this machine's own.
+"""Host names as the admin API's safe default sees them (``admin``, ``console``): which are this machine's own,
+and which requests come from another web site.
 
 Without an admin token, the admin API answers only requests addressed to a loopback
 name or address, or to a host the operator allows (``MOCK_ASPSP_ALLOWED_HOSTS``,
@@ -8,7 +9,10 @@ sends its own name as ``Host``, and is refused.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable
+from typing import Iterable, Mapping, Optional
+from urllib.parse import urlsplit
+
+from ..formats.quoting import quoted
 
 
 def host_name(host: str) -> str:
@@ -42,3 +46,30 @@ def is_allowed(name: str, allowed: Iterable[str]) -> bool:
         if name == pattern:
             return True
     return False
+
+
+def origin_host(origin: str) -> Optional[str]:
+    """host[:port] of an Origin header (``null`` and junk have none); the default port is left out, as in Host."""
+    parts = urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if port in (None, default) else f"{host}:{port}"
+
+
+def foreign_request(host: str, headers: Mapping[str, str], allowed: Iterable[str], what: str) -> Optional[str]:
+    """Why a request without the admin token could come from a web page in the PSU's or QA's browser, or
+    None: addressed to a host name rebound to this machine (DNS rebinding), or sent from another origin."""
+    name = host_name(host)
+    if not is_allowed(name, allowed):
+        return (f"{what}: host {quoted(name, 60)} refused without an admin token (set "
+                "MOCK_ASPSP_ADMIN_TOKEN, or list it in MOCK_ASPSP_ALLOWED_HOSTS)")
+    origin = headers.get("Origin")
+    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and origin_host(origin) != host.lower()):
+        return f"{what}: cross-site request refused (Origin or Sec-Fetch-Site of another site)"
+    return None

@@ -14,9 +14,41 @@ from werkzeug.exceptions import HTTPException
 
 from ..bank.clock import isoformat
 from ..store.records import StoreUnavailable
-from .web import asked_bank, sandbox
+from .web import asked_bank, request_body, sandbox
 
 log = logging.getLogger("mock_aspsp")
+
+BODY_MAX = 4096  # characters of a request body kept in its entry
+SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization")  # their scheme is kept, the secret masked
+SECRET_FIELDS = ("password", "otp", "refresh_token", "code_verifier", "client_secret", "csrf_token")
+
+
+def _headers(request: Request) -> dict:
+    """What the TPP sent, without its secrets: a bearer token or a cookie is shown as ``Bearer ***``."""
+    kept = {}
+    for name, value in request.headers.items():
+        if name.lower() in SECRET_HEADERS:
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} ***" if secret and name.lower() != "cookie" else "***"
+        kept[name] = value
+    return kept
+
+
+def _body(request: Request) -> str:
+    """The body as read (``web.request_body``), or the parsed form's fields, their secrets masked; cut at BODY_MAX."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:
+            fields = request.form
+        except HTTPException:
+            return ""
+        text = "&".join(f"{k}={'***' if k in SECRET_FIELDS else v}" for k, v in fields.items(multi=True))
+    else:
+        try:
+            raw = request_body(request)  # read by now, unless the request was refused before its body mattered
+        except HTTPException:
+            return ""
+        text = raw.decode("utf-8", "replace")
+    return text if len(text) <= BODY_MAX else text[:BODY_MAX] + f"… ({len(text)} characters)"
 
 
 def _client_id(request: Request, context: Any) -> str | None:
@@ -44,6 +76,9 @@ def record(request: Request, context: Any, response: Response, request_id: Optio
         "client_id": _client_id(request, context),
         "status": response.status_code,
         "x_request_id": request_id,
+        "query": request.query_string.decode("latin-1"),
+        "headers": _headers(request),
+        "body": _body(request),
         "error": context.get("error_message"),
         "validation_errors": context.get("validation_errors", []),
         "fault_rule": context.get("fault_rule"),

@@ -1,7 +1,7 @@
 """Error responses in the shape each audience expects.
 
 STET ErrorModel for the API and the admin API, RFC 6749 JSON for ``/token``
-and ``/revoke``, an HTML page for the PSU's browser. ``by_audience`` picks the
+and ``/revoke``, an HTML page for the PSU's browser, the console's own page for QA. ``by_audience`` picks the
 shape from the request's route (``routes``), for errors raised before any view
 knows who is calling (routing errors, an unknown bank, an unavailable store,
 injected faults).
@@ -16,7 +16,7 @@ from ..bank.clock import isoformat
 from ..stet.versions import JSON, version_for
 from . import page_problems
 from .errors import OAuthError, PageError, UnknownBank, error_model
-from .routes import OAUTH, PAGE, current_route
+from .routes import CONSOLE, OAUTH, PAGE, current_route
 from .web import asked_bank, sandbox
 
 
@@ -53,12 +53,24 @@ def page_error(error: PageError) -> Response:
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
+def console_error(status: int, message: str) -> Response:
+    """The QA console's error page, in English (``console``'s refusals and routing errors under ``/__admin/ui``)."""
+    g.error_message = message
+    body = render_template("console/error.html", status=status, message=message, pages=(), page=None,
+                           logged_in=False)
+    return Response(body, status, content_type="text/html; charset=utf-8")
+
+
 def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Response:
     audience = current_route().audience
     if audience == OAUTH:
         error = "temporarily_unavailable" if status in (429, 503) else (
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
+    if audience == CONSOLE:
+        response = console_error(status, message)
+        response.headers.update(headers or {})
+        return response
     if audience == PAGE:
         response = page_error(PageError(page_problems.for_status(status), message, status))
         response.headers.update(headers or {})

@@ -16,7 +16,7 @@ from flask import g, request
 
 from ..stet.versions import version_for
 
-API, OAUTH, PAGE, ADMIN = "api", "oauth", "page", "admin"
+API, OAUTH, PAGE, ADMIN, CONSOLE = "api", "oauth", "page", "admin", "console"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
     ("/revoke", Route(OAUTH, "revoke"), re.compile(r"/revoke")),
     ("/authorize", Route(PAGE, "authorize"), re.compile(r"/authorize")),
     ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),
+    ("/__admin/ui", Route(CONSOLE, journaled=False), None),  # the QA console: HTML pages, in English
     ("/__admin", Route(ADMIN, journaled=False), None),  # the admin API reads the journal, it is not in it
     ("/favicon.ico", Route(API, journaled=False), None),
     ("", Route(API, "funds-confirmations"), re.compile(r"(?:/stet/psd2)?/[^/]+/funds-confirmations")),

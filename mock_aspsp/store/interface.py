@@ -125,6 +125,9 @@ class Store(Protocol):
     # -- fault rules added at run time, and every rule's counters ---------------------------------
     def add_rule(self, rule: dict) -> None: ...
 
+    def remove_rule(self, name: str) -> bool:
+        """Remove the rule of that name added at run time, and its counters; False when there is none."""
+
     def clear_rules(self) -> None:
         """Remove the rules added at run time and zero every counter."""
 

@@ -614,6 +614,17 @@ class RedisStore:
         self.client.rpush(self._s("rules"), json.dumps(rule))
 
     @_available
+    def remove_rule(self, name: str) -> bool:
+        """LREM of the rule's own JSON text: atomic, whatever another replica adds meanwhile."""
+        texts = [text for text in self.client.lrange(self._s("rules"), 0, -1) if json.loads(text).get("name") == name]
+        with self.client.pipeline(transaction=True) as pipe:
+            for text in texts:
+                pipe.lrem(self._s("rules"), 0, text)
+            pipe.hdel(self._s("rule_counters"), name)
+            removed = pipe.execute()[:-1]
+        return any(removed)
+
+    @_available
     def clear_rules(self) -> None:
         self.client.delete(self._s("rules"), self._s("rule_counters"))
 

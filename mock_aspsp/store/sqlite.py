@@ -482,6 +482,16 @@ class SqliteStore:
             rules = json.loads(self._get_meta(db, "rules") or "[]")
             self._set_meta(db, "rules", json.dumps(rules + [rule]))
 
+    def remove_rule(self, name: str) -> bool:
+        with self._tx() as db:
+            rules = json.loads(self._get_meta(db, "rules") or "[]")
+            kept = [rule for rule in rules if rule.get("name") != name]
+            if len(kept) == len(rules):
+                return False
+            self._set_meta(db, "rules", json.dumps(kept))
+            db.execute("DELETE FROM rule_counters WHERE name = ?", (name,))
+            return True
+
     def clear_rules(self) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM meta WHERE key = 'rules'")

@@ -105,6 +105,20 @@ def test_admin_rules_are_validated_added_listed_and_cleared(tpp, client):
     assert tpp.confirm(access).status_code == 200
 
 
+@pytest.mark.parametrize("scenario_path", [[{"name": "scenario-own", "match": {"nth": 1000}, "action": {"status": 503}}]],
+                         indirect=True)
+def test_one_added_rule_is_removed_by_name_and_the_scenarios_stay(tpp, client):
+    access = tpp.tokens()["access_token"]
+    for name, status in (("busy", 429), ("down", 503)):
+        client.post("/__admin/rules", json={"name": name, "match": {"nth": 2}, "action": {"status": status}})
+    assert client.delete("/__admin/rules?name=busy").get_json() == {"removed": "busy"}
+    assert [r["name"] for r in client.get("/__admin/rules").get_json()["rules"]] == ["scenario-own", "down"]
+    assert [tpp.confirm(access).status_code for _ in range(2)] == [200, 503]
+    assert client.delete("/__admin/rules?name=busy").status_code == 404
+    kept = client.delete("/__admin/rules?name=scenario-own")
+    assert kept.status_code == 409 and "swap the scenario" in kept.get_json()["message"]
+
+
 def test_admin_rule_names_must_be_unique(client):
     assert client.post("/__admin/rules", json={"name": "x", "action": {"status": 500}}).status_code == 201
     assert client.post("/__admin/rules", json={"name": "x", "action": {"status": 500}}).status_code == 422

@@ -8,6 +8,7 @@ Threads stand in for replicas: each call is one request of one of them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -159,6 +160,17 @@ def test_revoke_by_criteria(store):
     assert store.revoke_grants(NOW, "z", grant_id="g1", psu="bruno") == []
     assert store.revoke_grants(NOW, "z") == ["g1"]
     assert [(g.id, g.revoked_reason) for g in store.grants()] == [("g1", "z"), ("g2", "x"), ("g3", "y"), ("g4", "y")]
+
+
+def test_remove_rule_removes_that_rule_and_its_counters_only(store):
+    store.add_rule({"name": "a", "action": {"status": 429}})
+    store.add_rule({"name": "b", "action": {"status": 503}})
+    store.rule_fires("a", lambda m, f: True)
+    store.rule_fires("b", lambda m, f: True)
+    assert store.remove_rule("a") is True
+    assert store.remove_rule("a") is False and store.remove_rule("never-added") is False
+    assert json.loads(store.sync_state().runtime_rules) == [{"name": "b", "action": {"status": 503}}]
+    assert store.rule_counters() == {"b": (1, 1)}
 
 
 def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
