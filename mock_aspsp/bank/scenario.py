@@ -79,6 +79,14 @@ class Tpp:
     status: str
     certificates: tuple[TppCertificate, ...] = ()  # QWAC / QSealC, parsed at load time
     denied: Optional[str] = None  # the bank denies access, for this reason
+    organization: Optional[str] = None  # its certificates' organizationIdentifier, when not the client_id
+    registered: bool = False  # registered through the registration API, not by the scenario
+
+    @property
+    def organization_identifier(self) -> str:
+        """What its QWAC and QSealC must carry: the client_id itself for a scenario's TPP, the registering
+        TPP's identifier for a client the bank generated the id of (``tpp.registration``)."""
+        return self.organization or self.client_id
 
 
 @dataclass(frozen=True)
