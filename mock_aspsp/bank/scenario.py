@@ -28,6 +28,7 @@ from .iban import is_valid_iban, with_check_digits
 from ..formats.validation import schema_set
 from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
 from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
+from ..tpp.registry import CARD_ISSUER_ROLE
 
 ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
@@ -651,7 +652,7 @@ def _build(doc: dict, source: str, certificates: Optional[_Certificates] = None)
         Tpp(
             client_id=t["client_id"],
             name=t["name"],
-            roles=frozenset(t.get("roles", ["PSP_IC"])),
+            roles=frozenset(t.get("roles", [CARD_ISSUER_ROLE])),
             redirect_uris=tuple(t["redirect_uris"]),
             status=t.get("status", "active"),
             certificates=certificates.tpps.get(i, ()),

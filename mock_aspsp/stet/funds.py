@@ -20,7 +20,7 @@ from ..http.errors import ApiError
 from ..bank.iban import is_valid_iban
 from ..oauth.tokens import bearer_grant
 from ..bank.scenario import Scenario
-from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
+from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
 from ..formats.validation import schema_set
 from ..http.web import request_body, sandbox, served_bank, snapshot
@@ -137,16 +137,13 @@ def funds_confirmations(prefix: str) -> Response:
     _check_accept(current)
     grant = bearer_grant(store, now, bank, current.headers.get("Authorization"), version)
     g.client_id = grant.client_id
-    tpp = effective_tpp(scenario, store, grant.client_id)
-    if tpp is None:
-        raise ApiError(403, "the TPP's profile is revoked at this bank")
-    refusal = access_refusal(tpp)
-    if refusal:
-        raise ApiError(403, refusal)
+    admitted = admission(scenario, store, grant.client_id, "funds-confirmations")
+    if admitted.refusal:
+        raise ApiError(403, admitted.refusal)
     _request_id(current)
     qsealc = _check_identity(current, scenario, store, now, grant.client_id)
-    if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
-        raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
+    if qsealc is None and admitted.missing_role:  # a QSealC was checked for the role itself
+        raise ApiError(403, admitted.missing_role)
     body, text = _body(current, version)
     iban = _iban(body)
     amount = _amount(body)
