@@ -50,8 +50,9 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
     from .stet.openapi import blueprint as openapi
+    from .stet.registration import blueprint as registration
 
-    for blueprint in (authorize, oauth, funds, openapi, admin):
+    for blueprint in (authorize, oauth, funds, registration, openapi, admin):
         app.register_blueprint(blueprint)
 
     app.before_request(_begin)

@@ -22,8 +22,9 @@ from ..bank.faults import rule_problems
 from .hosts import host_name, is_allowed
 from ..sandbox import ADMIN_SOURCE
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
-from ..store.records import Grant, locked_until
+from ..store.records import Grant, instant, locked_until
 from ..tpp.certificates import normalize_fingerprint
+from ..tpp.registration import Registration
 from ..tpp.registry import effective_tpp, revoked_fingerprints
 from ..formats.validation import field_path, schema_set
 from .web import sandbox, snapshot
@@ -353,6 +354,47 @@ def patch_tpp(client_id: str) -> Response:
         raise ApiError(400, "denied: must be the reason the bank gives (a non-empty string), or null to lift it")
     sandbox().store.patch_tpp(client_id, body)
     return jsonify(_tpp_view(client_id))
+
+
+def _registration_view(data: dict) -> dict:
+    found = Registration.from_dict(data)
+    return {**found.answer(), "organization_identifier": found.organization_identifier,
+            "certificates": [c.sha256 for c in found.parsed_certificates()],
+            "registered_at": isoformat(instant(found.registered_at)), "updated_at": isoformat(instant(found.updated_at))}
+
+
+@blueprint.get("/registrations")
+def list_registrations() -> Response:
+    """The clients registered through ``/stet/setting/v1/register``, oldest first."""
+    return jsonify({"registrations": [_registration_view(d) for d in sandbox().store.registrations()]})
+
+
+@blueprint.get("/registrations/<client_id>")
+def get_registration(client_id: str) -> Response:
+    data = sandbox().store.registration(client_id)
+    if data is None:
+        raise ApiError(404, f"no registration with client_id {client_id[:80]}")
+    return jsonify(_registration_view(data))
+
+
+@blueprint.delete("/registrations")
+def delete_registrations() -> Response:
+    """Remove every registered client (their tokens are revoked with them)."""
+    store, removed = sandbox().store, []
+    for data in store.registrations():
+        if store.delete_registration(data["client_id"]):
+            store.revoke_grants(snapshot().now, "registration removed by the bank", client_id=data["client_id"])
+            removed.append(data["client_id"])
+    return jsonify({"removed": removed})
+
+
+@blueprint.delete("/registrations/<client_id>")
+def delete_registration(client_id: str) -> Response:
+    store = sandbox().store
+    if not store.delete_registration(client_id):
+        raise ApiError(404, f"no registration with client_id {client_id[:80]}")
+    store.revoke_grants(snapshot().now, "registration removed by the bank", client_id=client_id)
+    return jsonify({"removed": [client_id]})
 
 
 @blueprint.post("/certificates/revoke")

@@ -20,7 +20,7 @@ from ..http.errors import PageError
 from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
-from ..tpp.registry import Admission, admission
+from ..tpp.registry import Admission, admission, effective_tpp
 from ..http.web import sandbox, served_bank, snapshot
 from .journey import (
     Journey,
@@ -66,7 +66,7 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     redirect_uri = request.args.get("redirect_uri", "")
     if not client_id:
         raise PageError("Demande invalide", "The TPP's request has no client_id.")
-    tpp = scenario.tpp(client_id)
+    tpp = effective_tpp(scenario, sandbox().store, client_id)  # the scenario's, or a registered client
     if tpp is None:
         raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {quoted(client_id)}.")
     if not redirect_uri:
@@ -107,6 +107,7 @@ def _request_problem(admitted: Admission) -> Optional[tuple[str, str]]:
 
 
 @blueprint.get("/authorize")
+@blueprint.get("/stet/psd2/oauth/authorize")  # the path the bank's portal gives it
 def authorize() -> Response:
     now, scenario = snapshot().now, snapshot().scenario
     bank = served_bank(scenario)
@@ -200,7 +201,7 @@ def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -
     g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
                        f"{lockout.attempts} failed attempts (passwords and one-time codes)")
     params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
-    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=scenario.tpp(journey.client_id),
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=effective_tpp(scenario, sandbox().store, journey.client_id),
                            minutes=max(1, int(lockout.duration.total_seconds() // 60)),
                            until=until.strftime("%H:%M"), back=redirect_to(journey.redirect_uri, params))
     return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))
@@ -248,7 +249,7 @@ def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Respon
 
 
 def _page(scenario: Scenario, journey: Journey, error: Optional[str] = None, status: int = 200) -> tuple[str, int]:
-    tpp = scenario.tpp(journey.client_id)
+    tpp = effective_tpp(scenario, sandbox().store, journey.client_id)
     psu = scenario.psu(journey.bank, journey.psu) if journey.psu else None
     timeout = screen_timeout(scenario.settings.sca, journey.step)
     return (

@@ -25,6 +25,8 @@ from ..bank.scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
 from ..store.records import Grant, token_hash
+from ..tpp.certificates import TppCertificate
+from ..tpp.registration import SCOPE as REGISTRATION_SCOPE
 from .pkce import verifier_problem
 
 
@@ -174,6 +176,38 @@ def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, 
     if grant.client_id != tpp.client_id:
         raise OAuthError("unauthorized_client", "this token was not issued to this client")
     store.revoke_grants(now, "revoked by the TPP", grant_id=grant.id)
+
+
+def registration_grant(store: Store, scenario: Scenario, now: datetime, qwac: TppCertificate,
+                       form: Mapping[str, str]) -> dict:
+    """grant_type=client_credentials, scope manageRegistration: a token for the registration API, bound to
+    the organizationIdentifier of the QWAC that asked for it (no refresh token: ask again)."""
+    if form.get("scope") != REGISTRATION_SCOPE:
+        raise OAuthError("invalid_scope", f"client_credentials gives the scope {REGISTRATION_SCOPE} only; "
+                                          f"send scope={REGISTRATION_SCOPE}")
+    token = new_secret()
+    lifetime = scenario.settings.tokens.access_token_lifetime
+    store.put_registration_token(token, qwac.organization_identifier, now + lifetime)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": int(lifetime.total_seconds()),
+            "scope": REGISTRATION_SCOPE}
+
+
+def registration_bearer(store: Store, now: datetime, authorization: Optional[str]) -> str:
+    """The organizationIdentifier behind a registration API call's ``Authorization: Bearer`` (RFC 6750)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if not authorization:
+        raise _unauthorized("Authorization header is missing: send 'Authorization: Bearer <registration token>' "
+                            f"(client_credentials, scope {REGISTRATION_SCOPE})", None)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <registration token>'", "invalid_request")
+    found = store.registration_token(token.strip())
+    if found is None:
+        raise _unauthorized(f"not a registration token: get one with client_credentials and scope "
+                            f"{REGISTRATION_SCOPE}", "invalid_token")
+    organization, expires_at = found
+    if now >= expires_at:
+        raise _unauthorized("registration token expired: get a new one at /stet/psd2/oauth/token", "invalid_token")
+    return organization
 
 
 def bearer_grant(

@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import Optional
 from urllib.parse import urlsplit
 
-from ..bank.scenario import Tpp
 from ..formats.quoting import quoted
 from .certificates import CertificateRejected, TppCertificate, load_certificate
 
@@ -75,8 +74,10 @@ class Registration:
     def parsed_certificates(self) -> tuple[TppCertificate, ...]:
         return tuple(_parsed(c) for c in self.certificates)
 
-    def as_tpp(self) -> Tpp:
+    def as_tpp(self):
         """The client as every bank of the scenario sees it: its roles are its QSealC's."""
+        from ..bank.scenario import Tpp  # here: the scenario loader reads the registry, which reads this module
+
         certificates = self.parsed_certificates()
         roles = frozenset(role for c in certificates for role in c.roles)
         return Tpp(client_id=self.client_id, name=self.name, roles=roles, redirect_uris=self.redirect_uris,

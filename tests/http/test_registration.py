@@ -1,0 +1,305 @@
+"""The PSD2 registration API (issue 16 item 1) through the Flask test client, on both stores.
+
+A TPP unknown to the scenario gets a registration token with its QWAC, registers with
+its QSealC in ``jwks.keys``, and its generated client_id then completes a journey and a
+funds check like a scenario TPP. Every refusal says what is wrong.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mock_aspsp.app import create_app
+from mock_aspsp.bank.clock import Clock
+from mock_aspsp.config import Config
+from mock_aspsp.tools.pki import Issued, issue_ca, issue_certificate, issue_tpp_certificates
+from mock_aspsp.tpp.qcstatements import Psd2QcStatement
+from mock_aspsp.tpp.signatures import make_key_id, sign_request
+from support import START, assert_error_model, assert_oauth_error, assert_error_page, callback_params, \
+    portal_body, shipped_scenario
+
+HEADER = "X-SSL-Client-Cert"
+OID = "PSDFR-ACPR-99999"  # not in the scenario: it registers itself
+OTHER_OID = "PSDFR-ACPR-88888"
+REDIRECT = "https://new-tpp.example.com/callback"
+REGISTER = "/stet/setting/v1/register"
+VALID = dict(not_before=START - timedelta(days=30), not_after=START + timedelta(days=365))
+BRUNO_IBAN = "FR7630007000020009876540145"
+
+
+@lru_cache(maxsize=None)
+def key(label: str) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@lru_cache(maxsize=None)
+def ca() -> Issued:
+    return issue_ca("Registration QTSP CA", key=key("ca"), not_before=START - timedelta(days=365))
+
+
+@lru_cache(maxsize=None)
+def certs():
+    return issue_tpp_certificates(ca(), OID, "Nouvelle Carte SAS", ["PSP_IC"], **VALID, qwac_key=key("qwac"),
+                                  qsealc_key=key("qsealc"))
+
+
+@lru_cache(maxsize=None)
+def other():
+    return issue_tpp_certificates(ca(), OTHER_OID, "Autre SAS", ["PSP_IC"], **VALID, qwac_key=key("o-qwac"),
+                                  qsealc_key=key("o-qsealc"))
+
+
+@lru_cache(maxsize=None)
+def leaf(label: str, roles=("PSP_IC",), issuer: str = "trusted") -> Issued:
+    authority = ca() if issuer == "trusted" else issue_ca("Rogue CA", key=key("rogue"),
+                                                         not_before=START - timedelta(days=365))
+    return issue_certificate(authority, kind="qsealc", name="Nouvelle Carte SAS", organization_identifier=OID,
+                             statement=Psd2QcStatement(roles=roles, nca_name="ACPR", nca_id="FR-ACPR"),
+                             key=key(label), **VALID)
+
+
+@pytest.fixture
+def scenario_path(tmp_path):
+    document = yaml.safe_load(shipped_scenario("default").read_text(encoding="utf-8"))
+    document["trusted_cas"] = [ca().cert_pem.decode()]
+    document["revoked_certificates"] = [leaf("revoked").sha256]
+    path = tmp_path / "world.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def app(tmp_path, scenario_path, store_url):
+    config = Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3", store=store_url,
+                    client_cert_header=HEADER)
+    return create_app(config, Clock(real=lambda: START))
+
+
+# -- what the TPP sends -----------------------------------------------------------------------------
+def qwac_header(qwac: Issued) -> dict:
+    return {HEADER: quote(qwac.cert_pem.decode(), safe="")}
+
+
+def x5c(issued: Issued) -> str:
+    return base64.b64encode(issued.certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def registration_body(seal: Issued = None, **changes) -> dict:
+    body = {
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "tls_client_auth",
+        "grant_types": ["client_credentials"],
+        "response_types": ["code"],
+        "client_name": "Nouvelle Carte",
+        "contacts": ["api@new-tpp.example.com"],
+        "jwks": {"keys": [{"kty": "RSA", "use": "sig", "x5c": [x5c(seal or certs().qsealc)]}]},
+    }
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def registration_token(client, qwac=None, path="/stet/psd2/oauth/token", **form):
+    data = {"grant_type": "client_credentials", "scope": "manageRegistration", "client_id": "PSD2_TPPRegister",
+            **form}
+    return client.post(path, data=data, headers=qwac_header(qwac or certs().qwac))
+
+
+def token_for(client, qwac=None) -> str:
+    response = registration_token(client, qwac)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["access_token"]
+
+
+def call(client, method, path, body=None, *, token, seal: Issued = None, sign=True, qwac=None, request_id="r-1"):
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", "X-Request-ID": request_id}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if sign:
+        seal = seal or certs().qsealc
+        headers.update(sign_request(method, path, headers, data, private_key=seal.private_key,
+                                    key_id=make_key_id("https://new-tpp.example.com/qsealc", seal.sha256)))
+    headers.update(qwac_header(qwac or certs().qwac))
+    return client.open(path, method=method, data=data, headers=headers)
+
+
+def register(client, body=None, **options):
+    return call(client, "POST", REGISTER, registration_body() if body is None else body,
+                token=options.pop("token", None) or token_for(client), **options)
+
+
+def registered(client) -> str:
+    response = register(client)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["client_id"]
+
+
+# -- the registration token -------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/stet/psd2/oauth/token", "/token"])
+def test_registration_token_by_client_credentials_with_the_qwac(client, path):
+    response = registration_token(client, path=path)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["scope"] == "manageRegistration" and body["token_type"] == "Bearer" and body["access_token"]
+    assert response.headers["Cache-Control"] == "no-store"
+    also = registration_token(client, client_id="9d8711ec-f1b4-45e4-8072-2b3aa49793f0")
+    assert also.status_code == 200, also.get_json()
+
+
+def test_registration_token_refusals(client):
+    no_qwac = client.post("/stet/psd2/oauth/token", data={"grant_type": "client_credentials",
+                                                          "scope": "manageRegistration",
+                                                          "client_id": "PSD2_TPPRegister"})
+    assert "QWAC" in assert_oauth_error(no_qwac, 401, "invalid_client")["error_description"]
+    own_id = registration_token(client, client_id=OID)
+    assert "PSD2_TPPRegister" in assert_oauth_error(own_id, 400, "unauthorized_client")["error_description"]
+    scope = registration_token(client, scope="cbpii")
+    assert "manageRegistration" in assert_oauth_error(scope, 400, "invalid_scope")["error_description"]
+    rogue = registration_token(client, qwac=leaf("rogue-qwac", issuer="rogue"))
+    assert "trusted CA" in assert_oauth_error(rogue, 401, "invalid_client")["error_description"]
+
+
+# -- registering --------------------------------------------------------------------------------------
+def test_register_returns_the_client_id_the_bank_generates(client):
+    response = register(client)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert str(uuid.UUID(body["client_id"])) == body["client_id"]
+    assert body["redirect_uris"] == [REDIRECT] and body["client_name"] == "Nouvelle Carte"
+    assert response.headers["Location"] == f"{REGISTER}/{body['client_id']}"
+    listed = client.get("/__admin/registrations").get_json()["registrations"]
+    assert [(r["client_id"], r["organization_identifier"]) for r in listed] == [(body["client_id"], OID)]
+    assert listed[0]["certificates"] == [certs().qsealc.sha256]
+
+
+def test_unsigned_registration_is_refused(client):
+    assert_error_model(register(client, sign=False), 401, names="missing Signature header")
+
+
+def test_registration_without_the_certificate_in_keys_is_refused(client):
+    response = register(client, registration_body(jwks=None))
+    assert_error_model(response, 400, names="QSealC certificate is missing")
+
+
+def test_registration_signed_by_another_key_than_keys_0_is_refused(client):
+    response = register(client, seal=leaf("second"))
+    assert_error_model(response, 401, names="jwks.keys[0]")
+
+
+def test_registration_with_a_qsealc_without_psp_ic_is_refused(client):
+    seal = leaf("no-role", roles=("PSP_AI",))
+    response = register(client, registration_body(seal), seal=seal)
+    assert_error_model(response, 403, names="PSP_IC")
+
+
+def test_registration_with_an_unknown_field_is_refused(client):
+    response = register(client, registration_body(logo_colour="red"))
+    assert_error_model(response, 400, names="logo_colour")
+
+
+@pytest.mark.parametrize("uri, reason", [
+    ("new-tpp.example.com/callback", "absolute"),
+    ("http://new-tpp.example.com/callback", "https"),
+    ("https://new-tpp.example.com/callback#top", "fragment"),
+])
+def test_registration_with_a_bad_redirect_uri_is_refused(client, uri, reason):
+    response = register(client, registration_body(redirect_uris=[REDIRECT, uri]))
+    assert_error_model(response, 400, names="redirect_uris[1]")
+    assert reason in response.get_json()["message"]
+
+
+def test_registration_with_another_tpps_qsealc_is_refused(client):
+    seal = other().qsealc
+    response = register(client, registration_body(seal), seal=seal)
+    assert_error_model(response, 403, names="organizationIdentifier mismatch")
+
+
+def test_registration_with_an_untrusted_qsealc_is_refused(client):
+    seal = leaf("rogue-seal", issuer="rogue")
+    response = register(client, registration_body(seal), seal=seal)
+    assert_error_model(response, 403, names="not a trusted CA")
+
+
+def test_registration_with_a_revoked_qsealc_is_refused(client):
+    seal = leaf("revoked")
+    response = register(client, registration_body(seal), seal=seal)
+    assert_error_model(response, 403, names="revoked")
+
+
+def test_registration_needs_a_registration_token(client, advance):
+    assert_error_model(call(client, "POST", REGISTER, registration_body(), token="nope"), 401,
+                       names="not a registration token")
+    token = token_for(client)
+    advance(timedelta(hours=2))
+    assert_error_model(register(client, token=token), 401, names="expired")
+
+
+# -- reading, changing, removing ----------------------------------------------------------------------
+def test_read_change_and_delete_a_registration(client):
+    client_id = registered(client)
+    token = token_for(client)
+    path = f"{REGISTER}/{client_id}"
+    read = call(client, "GET", path, token=token)
+    assert read.status_code == 200 and read.get_json()["redirect_uris"] == [REDIRECT]
+    new_uri = "https://new-tpp.example.com/other"
+    changed = call(client, "PUT", path, registration_body(client_id=client_id, redirect_uris=[new_uri], jwks=None),
+                   token=token)
+    assert changed.status_code == 200, changed.get_json()
+    assert call(client, "GET", path, token=token).get_json()["redirect_uris"] == [new_uri]
+    assert_error_model(call(client, "GET", path, token=token_for(client, other().qwac), seal=other().qsealc,
+                            qwac=other().qwac), 403, names="another TPP")
+    assert_error_model(call(client, "GET", path, token=token, sign=False), 401, names="missing Signature")
+    assert call(client, "DELETE", path, token=token).status_code == 204
+    assert_error_model(call(client, "GET", path, token=token), 404, names="no registration")
+
+
+# -- a registered client is a TPP of every bank ----------------------------------------------------
+def authorize(client, client_id, redirect_uri=REDIRECT, host="localhost", login="bruno"):
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "cbpii",
+             "state": "s-1", "login_hint": login}
+    return client.get("/stet/psd2/oauth/authorize", query_string=query, base_url=f"http://{host}")
+
+
+def test_registered_client_completes_a_journey_and_a_funds_check(client):
+    client_id = registered(client)
+    assert_error_page(authorize(client, client_id, "https://new-tpp.example.com/callback/"), 400)
+    assert authorize(client, client_id, host="13807.localhost").status_code == 303  # a registration is for all banks
+    code = callback_params(authorize(client, client_id))["code"]
+    tokens = client.post("/token", headers=qwac_header(certs().qwac), data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id})
+    assert tokens.status_code == 200, tokens.get_json()
+    access = tokens.get_json()["access_token"]
+    body = json.dumps(portal_body(amount="100", iban=BRUNO_IBAN)).encode()
+    path = "/stet/psd2/v1.4.2/funds-confirmations"
+    headers = {"Authorization": f"Bearer {access}", "X-Request-ID": "f-1", "Content-Type": "application/json"}
+    headers.update(sign_request("POST", path, headers, body, private_key=certs().qsealc.private_key,
+                                key_id=make_key_id("https://new-tpp.example.com/qsealc", certs().qsealc.sha256)))
+    answer = client.post(path, data=body, headers={**headers, **qwac_header(certs().qwac)})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["result"] is True
+    wrong_qwac = client.post("/token", headers=qwac_header(other().qwac), data={
+        "grant_type": "refresh_token", "refresh_token": tokens.get_json()["refresh_token"], "client_id": client_id})
+    assert "does not match" in assert_oauth_error(wrong_qwac, 401, "invalid_client")["error_description"]
+
+
+# -- the admin API ------------------------------------------------------------------------------------
+def test_admin_removes_registrations_and_reset_clears_them(client):
+    first, second = registered(client), registered(client)
+    assert client.get(f"/__admin/registrations/{first}").get_json()["organization_identifier"] == OID
+    assert client.delete(f"/__admin/registrations/{first}").get_json() == {"removed": [first]}
+    assert_error_model(client.delete(f"/__admin/registrations/{first}"), 404)
+    assert_error_page(authorize(client, first), 400)
+    assert authorize(client, second).status_code in (302, 303)
+    assert client.post("/__admin/reset").status_code == 200
+    assert client.get("/__admin/registrations").get_json() == {"registrations": []}
+    assert_error_model(register(client, token="gone-with-reset"), 401)
