@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, ClassVar, Iterable, Optional
 
 import yaml
 
@@ -80,14 +80,12 @@ class Tpp:
     status: str
     certificates: tuple[TppCertificate, ...] = ()  # QWAC / QSealC, parsed at load time
     denied: Optional[str] = None  # the bank denies access, for this reason
-    organization: Optional[str] = None  # its certificates' organizationIdentifier, when not the client_id
-    registered: bool = False  # registered through the registration API, not by the scenario
+    registered: ClassVar[bool] = False  # by the scenario; ``tpp.registration.RegisteredTpp``: by the TPP itself
 
     @property
     def organization_identifier(self) -> str:
-        """What its QWAC and QSealC must carry: the client_id itself for a scenario's TPP, the registering
-        TPP's identifier for a client the bank generated the id of (``tpp.registration``)."""
-        return self.organization or self.client_id
+        """What its QWAC and QSealC must carry: a scenario's TPP is named by it."""
+        return self.client_id
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
+from typing import ClassVar, Optional
 from urllib.parse import urlsplit
 
 from ..formats.quoting import quoted
@@ -74,19 +74,33 @@ class Registration:
     def parsed_certificates(self) -> tuple[TppCertificate, ...]:
         return tuple(_parsed(c) for c in self.certificates)
 
-    def as_tpp(self):
+    def as_tpp(self) -> "RegisteredTpp":
         """The client as every bank of the scenario sees it: its roles are its QSealC's."""
-        from ..bank.scenario import Tpp  # here: the scenario loader reads the registry, which reads this module
-
         certificates = self.parsed_certificates()
         roles = frozenset(role for c in certificates for role in c.roles)
-        return Tpp(client_id=self.client_id, name=self.name, roles=roles, redirect_uris=self.redirect_uris,
-                   status="active", certificates=certificates, organization=self.organization_identifier,
-                   registered=True)
+        return RegisteredTpp(client_id=self.client_id, name=self.name, roles=roles, redirect_uris=self.redirect_uris,
+                             certificates=certificates, organization_identifier=self.organization_identifier)
 
     def answer(self) -> dict:
         """The RFC 7591 §3.2.1 answer: the generated client_id, when it was issued, the metadata."""
         return {"client_id": self.client_id, "client_id_issued_at": int(self.registered_at), **self.metadata}
+
+
+@dataclass(frozen=True)
+class RegisteredTpp:
+    """A registered client, read by the endpoints as a scenario's ``Tpp`` (same attributes; the admin API's
+    changes apply to it the same way): its certificates must carry ``organization_identifier``, the
+    registering TPP's, not the client_id the bank generated."""
+
+    client_id: str
+    name: str
+    roles: frozenset[str]
+    redirect_uris: tuple[str, ...]
+    certificates: tuple[TppCertificate, ...]
+    organization_identifier: str
+    status: str = "active"
+    denied: Optional[str] = None
+    registered: ClassVar[bool] = True
 
 
 @lru_cache(maxsize=256)
