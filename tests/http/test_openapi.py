@@ -156,3 +156,18 @@ def test_document_is_cached_per_version_and_never_shared_mutable():
     first["components"]["schemas"]["ErrorModel"]["required"].append("mutated")
     assert "mutated" not in schema_set("stet-1.6.2.0.schema.json").document["$defs"]["ErrorModel"]["required"]
     assert json.loads(document_json("v1.6.2")) == second
+
+
+def test_registration_api_serves_a_valid_openapi_31_document(client):
+    response = client.get("/stet/setting/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    validate(document)
+    assert set(document["paths"]) == {"/stet/setting/v1/register", "/stet/setting/v1/register/{client_id}",
+                                      "/stet/psd2/oauth/token"}
+    registration = schema_set("registration.schema.json").document["$defs"]["RegistrationRequest"]
+    assert document["components"]["schemas"]["RegistrationRequest"]["additionalProperties"] is False
+    assert set(document["components"]["schemas"]["RegistrationRequest"]["properties"]) == set(registration["properties"])
+    post = document["paths"]["/stet/setting/v1/register"]["post"]
+    assert {p["name"] for p in post["parameters"] if p["required"]} == {"X-Request-ID", "Signature", "Digest"}
+    assert "201" in post["responses"] and "401" in post["responses"]
