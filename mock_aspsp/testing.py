@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import signal
 import socket
@@ -219,9 +218,9 @@ def _in_process(scenario: Path, db: Path) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .config import Config
+    from .config import Config, admin_token
 
-    app = create_app(Config(scenario=scenario, db=db, admin_token=os.environ.get("MOCK_ASPSP_ADMIN_TOKEN")))
+    app = create_app(Config(scenario=scenario, db=db, admin_token=admin_token()))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="mock-aspsp", daemon=True)
     thread.start()
@@ -295,7 +294,7 @@ def running_sandbox(scenario: Union[str, Path, None] = None, mode: str = "inproc
                     workers: int = 2) -> Iterator[RunningSandbox]:
     """Serve the sandbox for the duration of the ``with`` block, with a state of its own (so each of
     several test processes, ``pytest -n``, gets its own). ``scenario``: a file or a shipped scenario's name."""
-    from .config import temporary_folder
+    from .config import admin_token, temporary_folder
     from .resources import default_scenario, find_scenario
 
     scenario = find_scenario(str(scenario)) if scenario else default_scenario()
@@ -303,4 +302,4 @@ def running_sandbox(scenario: Union[str, Path, None] = None, mode: str = "inproc
         launcher = (_in_process(scenario, folder / "state.sqlite3") if mode == "inprocess"
                     else _subprocess(scenario, folder, workers))
         with launcher as url:
-            yield RunningSandbox(url, AdminClient(url, os.environ.get("MOCK_ASPSP_ADMIN_TOKEN")))
+            yield RunningSandbox(url, AdminClient(url, admin_token()))

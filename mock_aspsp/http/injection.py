@@ -1,4 +1,4 @@
-"""Applies the fault rules (``faults``) to incoming requests, before any view runs."""
+"""Applies the fault rules (``bank.faults``) to incoming requests, before any view runs."""
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +10,8 @@ from typing import Optional
 
 from flask import Response, g, request
 
-from ..formats import jsonio
 from ..bank.faults import FaultRule, amount_of, candidates, fires, matches_details
+from ..formats import jsonio
 from ..sandbox import Snapshot
 from .connection import request_socket
 from .responses import by_audience

@@ -9,8 +9,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from ..formats.quoting import quoted
 from ..http.errors import OAuthError
-from ..stet.versions import SCOPES
 from ..http.web import sandbox, served_bank, snapshot
+from ..stet.versions import SCOPES
 from . import tokens
 from ..tpp import registration
 from .clients import authenticate_client, authenticate_registering_tpp
