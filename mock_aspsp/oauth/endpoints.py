@@ -67,6 +67,8 @@ def revoke() -> Response:
 
 @blueprint.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
+    """RFC 8414 metadata of the bank the host names; an unknown bank code is a 404, as on the API."""
+    served_bank(snapshot().scenario)
     base = request.host_url.rstrip("/")
     return jsonify(
         {

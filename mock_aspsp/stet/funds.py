@@ -27,11 +27,10 @@ from ..oauth.tokens import bearer_grant
 from ..store.interface import Store
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
-from .versions import PREFIXES, ApiVersion, version_for
+from .versions import HAL_JSON, PREFIXES, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
 
-HAL_JSON = "application/hal+json; charset=utf-8"
 REQUEST_ID_MAX = 70
 REQUEST_DEFINITION = "PaymentCoverageRequestResource"
 JSON_WHITESPACE = " \t\n\r"  # RFC 8259 §2: what may surround a JSON text
@@ -41,7 +40,7 @@ SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x
 def _version(prefix: str) -> ApiVersion:
     version = version_for(prefix)
     if version is None:
-        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(PREFIXES[:-1])} and {PREFIXES[-1]}")
+        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(PREFIXES)}")
     return version
 
 
