@@ -22,7 +22,7 @@ from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..sandbox import ADMIN_SOURCE
-from ..store.records import REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, instant, locked_until
+from ..store.records import REMOVED_WITH_REGISTRATION_BY_BANK, REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, instant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registration import Registration
 from ..tpp.registry import effective_tpp, revoked_fingerprints
@@ -382,7 +382,7 @@ def delete_registrations() -> Response:
     store, removed = sandbox().store, []
     for data in store.registrations():
         if store.delete_registration(data["client_id"]):
-            store.revoke_grants(snapshot().now, "registration removed by the bank", client_id=data["client_id"])
+            store.revoke_grants(snapshot().now, REMOVED_WITH_REGISTRATION_BY_BANK, client_id=data["client_id"])
             removed.append(data["client_id"])
     return jsonify({"removed": removed})
 
@@ -392,7 +392,7 @@ def delete_registration(client_id: str) -> Response:
     store = sandbox().store
     if not store.delete_registration(client_id):
         raise ApiError(404, f"no registration with client_id {client_id[:80]}")
-    store.revoke_grants(snapshot().now, "registration removed by the bank", client_id=client_id)
+    store.revoke_grants(snapshot().now, REMOVED_WITH_REGISTRATION_BY_BANK, client_id=client_id)
     return jsonify({"removed": [client_id]})
 
 

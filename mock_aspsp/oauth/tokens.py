@@ -13,8 +13,8 @@ Plain functions over the store and the scenario, tested without HTTP:
   consent replaces the live pair;
 * revoking either token revokes both;
 * a dead token says why it died (``death``): replaced by a refresh or by a new
-  consent, revoked by the TPP, the PSU or the bank, expired; a token this bank
-  never issued says that instead.
+  consent, revoked by the TPP, the PSU or the bank or with its client's
+  registration, expired; a token this bank never issued says that instead.
 """
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from ..formats.quoting import quoted
 from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
-from ..store.records import REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash
+from ..store.records import (REMOVED_WITH_REGISTRATION_BY_BANK, REMOVED_WITH_REGISTRATION_BY_TPP, REPLACED_BY_CONSENT,
+                             REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash)
 from ..tpp.certificates import TppCertificate
 from ..tpp.registration import SCOPE as REGISTRATION_SCOPE
 from .pkce import verifier_problem
@@ -38,9 +39,12 @@ from .pkce import verifier_problem
 UNKNOWN_ACCESS_TOKEN = "access token unknown: this bank never issued it"
 UNKNOWN_REFRESH_TOKEN = "refresh token unknown: this bank never issued it"
 CONSENT_AGAIN = "redirect the PSU to /authorize again"
+REGISTER_AGAIN = "this client_id is gone: register again"
 NEXT_STEP = {  # what the TPP does next, by the reason its token died; any revocation: CONSENT_AGAIN
     REPLACED_BY_REFRESH: "use the access token that refresh returned",
     REPLACED_BY_CONSENT: "one live pair per PSU, TPP and bank, use the newest",
+    REMOVED_WITH_REGISTRATION_BY_TPP: REGISTER_AGAIN,
+    REMOVED_WITH_REGISTRATION_BY_BANK: REGISTER_AGAIN,
 }
 
 

@@ -20,6 +20,7 @@ from ..formats.validation import schema_set
 from ..http.errors import ApiError
 from ..http.web import request_body, sandbox, served_bank, snapshot
 from ..oauth.tokens import registration_bearer
+from ..store.records import REMOVED_WITH_REGISTRATION_BY_TPP
 from ..tpp.certificates import TppCertificate
 from ..tpp.registration import (REQUEST_DEFINITION, SCHEMA_FILE, Registration, RegistrationRefused,
                                 check_redirect_uris, key_certificates, new_client_id)
@@ -196,5 +197,5 @@ def remove(client_id: str) -> Response:
     _signed(current, organization, found.parsed_certificates())
     store = sandbox().store
     store.delete_registration(client_id)
-    store.revoke_grants(snapshot().now, "registration deleted by the TPP", client_id=client_id)
+    store.revoke_grants(snapshot().now, REMOVED_WITH_REGISTRATION_BY_TPP, client_id=client_id)
     return Response(status=204)

@@ -270,26 +270,54 @@ def authorize(client, client_id, redirect_uri=REDIRECT, host="localhost", login=
     return client.get("/stet/psd2/oauth/authorize", query_string=query, base_url=f"http://{host}")
 
 
-def test_registered_client_completes_a_journey_and_a_funds_check(client):
-    client_id = registered(client)
-    assert_error_page(authorize(client, client_id, "https://new-tpp.example.com/callback/"), 400)
-    assert authorize(client, client_id, host="13807.localhost").status_code == 303  # a registration is for all banks
+def journey_tokens(client, client_id) -> dict:
+    """bruno consents at once to ``client_id``; the code exchanged over mutual TLS with the QWAC."""
     code = callback_params(authorize(client, client_id))["code"]
     tokens = client.post("/token", headers=qwac_header(certs().qwac), data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "client_id": client_id})
     assert tokens.status_code == 200, tokens.get_json()
-    access = tokens.get_json()["access_token"]
+    return tokens.get_json()
+
+
+def confirm(client, access_token, request_id="f-1"):
+    """A funds confirmation signed with the registered QSealC."""
     body = json.dumps(portal_body(amount="100", iban=BRUNO_IBAN)).encode()
     path = "/stet/psd2/v1.4.2/funds-confirmations"
-    headers = {"Authorization": f"Bearer {access}", "X-Request-ID": "f-1", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {access_token}", "X-Request-ID": request_id,
+               "Content-Type": "application/json"}
     headers.update(sign_request("POST", path, headers, body, private_key=certs().qsealc.private_key,
                                 key_id=make_key_id("https://new-tpp.example.com/qsealc", certs().qsealc.sha256)))
-    answer = client.post(path, data=body, headers={**headers, **qwac_header(certs().qwac)})
+    return client.post(path, data=body, headers={**headers, **qwac_header(certs().qwac)})
+
+
+def test_registered_client_completes_a_journey_and_a_funds_check(client):
+    client_id = registered(client)
+    assert_error_page(authorize(client, client_id, "https://new-tpp.example.com/callback/"), 400)
+    assert authorize(client, client_id, host="13807.localhost").status_code == 303  # a registration is for all banks
+    tokens = journey_tokens(client, client_id)
+    answer = confirm(client, tokens["access_token"])
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["result"] is True
     wrong_qwac = client.post("/token", headers=qwac_header(other().qwac), data={
-        "grant_type": "refresh_token", "refresh_token": tokens.get_json()["refresh_token"], "client_id": client_id})
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id})
     assert "does not match" in assert_oauth_error(wrong_qwac, 401, "invalid_client")["error_description"]
+
+
+@pytest.mark.parametrize("removed_by, reason", [
+    ("TPP", "revoked with its registration, removed by the TPP"),
+    ("bank", "revoked with its registration, removed by the bank"),
+])
+def test_removing_a_registration_kills_its_tokens_and_they_say_why(client, removed_by, reason):
+    client_id = registered(client)
+    tokens = journey_tokens(client, client_id)
+    if removed_by == "TPP":
+        assert call(client, "DELETE", f"{REGISTER}/{client_id}", token=token_for(client)).status_code == 204
+    else:
+        assert client.delete(f"/__admin/registrations/{client_id}").status_code == 200
+    message = assert_error_model(confirm(client, tokens["access_token"]), 401)["message"]
+    assert message == f"access token {reason} on 2026-01-15T10:00:00Z: this client_id is gone: register again"
+    listed = client.get("/__admin/tokens").get_json()["tokens"]
+    assert [(t["client_id"], t["revoked_reason"]) for t in listed] == [(client_id, reason)]
 
 
 # -- the admin API ------------------------------------------------------------------------------------
