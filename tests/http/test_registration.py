@@ -182,29 +182,52 @@ def test_register_returns_the_client_id_the_bank_generates(client):
     assert listed[0]["certificates"] == [certs().qsealc.sha256]
 
 
-def test_unsigned_registration_is_refused(client):
-    assert_error_model(register(client, sign=False), 401, names="missing Signature header")
+def signed_by_its_own(seal: Issued):
+    """A registration whose jwks.keys[0] is ``seal``, signed by ``seal``."""
+    return lambda client: register(client, registration_body(seal), seal=seal)
 
 
-def test_registration_without_the_certificate_in_keys_is_refused(client):
-    response = register(client, registration_body(jwks=None))
-    assert_error_model(response, 400, names="QSealC certificate is missing")
+def raw_post(data: bytes, content_type="application/json"):
+    """A registration whose body is ``data`` as sent, signed with the QSealC."""
+    def send(client):
+        headers = {"Authorization": f"Bearer {token_for(client)}", "X-Request-ID": "r-1",
+                   "Content-Type": content_type}
+        headers.update(sign_request("POST", REGISTER, headers, data, private_key=certs().qsealc.private_key,
+                                    key_id=make_key_id("https://new-tpp.example.com/qsealc", certs().qsealc.sha256)))
+        return client.post(REGISTER, data=data, headers={**headers, **qwac_header(certs().qwac)})
+    return send
 
 
-def test_registration_signed_by_another_key_than_keys_0_is_refused(client):
-    response = register(client, seal=leaf("second"))
-    assert_error_model(response, 401, names="jwks.keys[0]")
+# Each refusal of POST /register: how the TPP gets it, the status, words of its message.
+REFUSALS = {
+    "unsigned": (lambda client: register(client, sign=False), 401, "missing Signature header"),
+    "no certificate in keys": (lambda client: register(client, registration_body(jwks=None)), 400,
+                               "QSealC certificate is missing"),
+    "signed by another key than keys[0]": (lambda client: register(client, seal=leaf("second")), 401, "jwks.keys[0]"),
+    "QSealC without PSP_IC": (signed_by_its_own(leaf("no-role", roles=("PSP_AI",))), 403, "PSP_IC"),
+    "unknown field": (lambda client: register(client, registration_body(logo_colour="red")), 400, "logo_colour"),
+    "client_id sent": (lambda client: register(client, registration_body(client_id="mine")), 400,
+                       "the bank generates it"),
+    "another TPP's QSealC": (signed_by_its_own(other().qsealc), 403, "organizationIdentifier mismatch"),
+    "a second key of another TPP": (lambda client: register(client, registration_body(jwks={"keys": [
+        {"kty": "RSA", "x5c": [x5c(certs().qsealc)]}, {"kty": "RSA", "x5c": [x5c(other().qsealc)]}]})), 403,
+        "jwks.keys[1]: organizationIdentifier mismatch"),
+    "untrusted QSealC": (signed_by_its_own(leaf("rogue-seal", issuer="rogue")), 403, "not a trusted CA"),
+    "revoked QSealC": (signed_by_its_own(leaf("revoked")), 403, "revoked"),
+    "x5c in PEM": (lambda client: register(client, registration_body(jwks={"keys": [
+        {"kty": "RSA", "x5c": [certs().qsealc.cert_pem.decode()]}]})), 400, "not base64"),
+    "not JSON": (raw_post(b'{"redirect_uris": ['), 400, "not valid JSON"),
+    "not application/json": (raw_post(json.dumps(registration_body()).encode(), "text/plain"), 415, "Content-Type"),
+    "no registration token": (lambda client: call(client, "POST", REGISTER, registration_body(), token="nope"), 401,
+                              "not a registration token"),
+}
 
 
-def test_registration_with_a_qsealc_without_psp_ic_is_refused(client):
-    seal = leaf("no-role", roles=("PSP_AI",))
-    response = register(client, registration_body(seal), seal=seal)
-    assert_error_model(response, 403, names="PSP_IC")
-
-
-def test_registration_with_an_unknown_field_is_refused(client):
-    response = register(client, registration_body(logo_colour="red"))
-    assert_error_model(response, 400, names="logo_colour")
+@pytest.mark.parametrize("case", REFUSALS)
+def test_each_refused_registration_says_why_and_leaves_nothing_stored(client, case):
+    send, status, words = REFUSALS[case]
+    assert_error_model(send(client), status, names=words)
+    assert client.get("/__admin/registrations").get_json() == {"registrations": []}
 
 
 @pytest.mark.parametrize("uri, reason", [
@@ -216,24 +239,7 @@ def test_registration_with_a_bad_redirect_uri_is_refused(client, uri, reason):
     response = register(client, registration_body(redirect_uris=[REDIRECT, uri]))
     assert_error_model(response, 400, names="redirect_uris[1]")
     assert reason in response.get_json()["message"]
-
-
-def test_registration_with_another_tpps_qsealc_is_refused(client):
-    seal = other().qsealc
-    response = register(client, registration_body(seal), seal=seal)
-    assert_error_model(response, 403, names="organizationIdentifier mismatch")
-
-
-def test_registration_with_an_untrusted_qsealc_is_refused(client):
-    seal = leaf("rogue-seal", issuer="rogue")
-    response = register(client, registration_body(seal), seal=seal)
-    assert_error_model(response, 403, names="not a trusted CA")
-
-
-def test_registration_with_a_revoked_qsealc_is_refused(client):
-    seal = leaf("revoked")
-    response = register(client, registration_body(seal), seal=seal)
-    assert_error_model(response, 403, names="revoked")
+    assert client.get("/__admin/registrations").get_json() == {"registrations": []}
 
 
 def test_registration_needs_a_registration_token(client, advance):
