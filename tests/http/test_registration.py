@@ -269,6 +269,60 @@ def test_read_change_and_delete_a_registration(client):
     assert_error_model(call(client, "GET", path, token=token), 404, names="no registration")
 
 
+def test_put_with_jwks_replaces_the_qsealc(client):
+    client_id = registered(client)
+    token, path, renewed = token_for(client), f"{REGISTER}/{client_id}", leaf("renewed")
+    changed = call(client, "PUT", path, registration_body(renewed), token=token)  # signed by the registered one
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["jwks"]["keys"][0]["x5c"] == [x5c(renewed)]
+    listed = client.get(f"/__admin/registrations/{client_id}").get_json()
+    assert listed["certificates"] == [renewed.sha256]
+    assert call(client, "GET", path, token=token, seal=renewed).status_code == 200
+    old = call(client, "GET", path, token=token)
+    assert_error_model(old, 401, names="unknown keyId")
+    tokens = journey_tokens(client, client_id)  # the API takes the new QSealC and no longer the old one
+    assert_error_model(confirm(client, tokens["access_token"]), 401, names="unknown keyId")
+    assert confirm(client, tokens["access_token"], seal=renewed).get_json()["result"] is True
+
+
+def test_put_may_be_signed_by_the_new_qsealc(client):
+    client_id = registered(client)
+    renewed = leaf("renewed-self")
+    changed = call(client, "PUT", f"{REGISTER}/{client_id}", registration_body(renewed), token=token_for(client),
+                   seal=renewed)
+    assert changed.status_code == 200, changed.get_json()
+    assert client.get(f"/__admin/registrations/{client_id}").get_json()["certificates"] == [renewed.sha256]
+
+
+# Each refusal of PUT /register/{client_id}: the body, the QSealC signing it, the status, words of its message.
+PUT_REFUSALS = {
+    "jwks of another TPP": (lambda: registration_body(other().qsealc), lambda: other().qsealc, 403,
+                            "organizationIdentifier mismatch"),
+    "jwks untrusted": (lambda: registration_body(leaf("rogue-put", issuer="rogue")), lambda: certs().qsealc, 403,
+                       "not a trusted CA"),
+    "jwks revoked": (lambda: registration_body(leaf("revoked")), lambda: certs().qsealc, 403, "revoked"),
+    "jwks without PSP_IC": (lambda: registration_body(leaf("no-role-put", roles=("PSP_AI",))),
+                            lambda: certs().qsealc, 403, "PSP_IC"),
+    "signed by an unregistered key": (lambda: registration_body(jwks=None), lambda: leaf("stranger"), 401,
+                                      "unknown keyId"),
+    "bad redirect URI": (lambda: registration_body(redirect_uris=["http://new-tpp.example.com/cb"]),
+                         lambda: certs().qsealc, 400, "redirect_uris[0]"),
+    "another client_id": (lambda: registration_body(client_id="someone-else"), lambda: certs().qsealc, 400,
+                          "differs from the client_id in the path"),
+    "unknown field": (lambda: registration_body(logo_colour="red"), lambda: certs().qsealc, 400, "logo_colour"),
+}
+
+
+@pytest.mark.parametrize("case", PUT_REFUSALS)
+def test_each_refused_change_says_why_and_leaves_the_registration_as_it_was(client, case):
+    body, seal, status, words = PUT_REFUSALS[case]
+    client_id = registered(client)
+    before = client.get(f"/__admin/registrations/{client_id}").get_json()
+    response = call(client, "PUT", f"{REGISTER}/{client_id}", body(), token=token_for(client), seal=seal())
+    assert_error_model(response, status, names=words)
+    assert client.get(f"/__admin/registrations/{client_id}").get_json() == before
+
+
 # -- a registered client is a TPP of every bank ----------------------------------------------------
 def authorize(client, client_id, redirect_uri=REDIRECT, host="localhost", login="bruno"):
     query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "cbpii",
@@ -285,14 +339,15 @@ def journey_tokens(client, client_id) -> dict:
     return tokens.get_json()
 
 
-def confirm(client, access_token, request_id="f-1"):
-    """A funds confirmation signed with the registered QSealC."""
+def confirm(client, access_token, request_id="f-1", seal: Issued = None):
+    """A funds confirmation signed with the QSealC (the one registered first unless ``seal``)."""
+    seal = seal or certs().qsealc
     body = json.dumps(portal_body(amount="100", iban=BRUNO_IBAN)).encode()
     path = "/stet/psd2/v1.4.2/funds-confirmations"
     headers = {"Authorization": f"Bearer {access_token}", "X-Request-ID": request_id,
                "Content-Type": "application/json"}
-    headers.update(sign_request("POST", path, headers, body, private_key=certs().qsealc.private_key,
-                                key_id=make_key_id("https://new-tpp.example.com/qsealc", certs().qsealc.sha256)))
+    headers.update(sign_request("POST", path, headers, body, private_key=seal.private_key,
+                                key_id=make_key_id("https://new-tpp.example.com/qsealc", seal.sha256)))
     return client.post(path, data=body, headers={**headers, **qwac_header(certs().qwac)})
 
 
