@@ -250,6 +250,12 @@ def test_registration_needs_a_registration_token(client, advance):
     assert_error_model(register(client, token=token), 401, names="expired")
 
 
+def test_an_access_token_of_the_funds_api_is_not_a_registration_token(client):
+    access = journey_tokens(client, registered(client))["access_token"]
+    assert_error_model(register(client, token=access), 401, names="not a registration token")
+    assert len(client.get("/__admin/registrations").get_json()["registrations"]) == 1
+
+
 # -- reading, changing, removing ----------------------------------------------------------------------
 def test_read_change_and_delete_a_registration(client):
     client_id = registered(client)
