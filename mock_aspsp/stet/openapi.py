@@ -312,8 +312,9 @@ def _security_schemes(version: ApiVersion) -> dict:
         },
         "clientCredentials": {
             "type": "oauth2",
-            "description": "STET's client credentials scheme. Not offered by this bank: /token answers "
-            "`unsupported_grant_type` to grant_type=client_credentials",
+            "description": "STET's client credentials scheme. Not offered by this bank for this API: "
+            "grant_type=client_credentials gives only the registration API's token (scope manageRegistration, "
+            "the generic registration client_id); with a TPP's own client_id /token answers `unauthorized_client`",
             "flows": {"clientCredentials": {"tokenUrl": "/token", "scopes": scopes}},
         },
         "qwac": {"type": "mutualTLS", "description": "the TPP's eIDAS QWAC certificate"},
