@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, ClassVar, Iterable, Optional
 
 import yaml
 
@@ -80,6 +80,12 @@ class Tpp:
     status: str
     certificates: tuple[TppCertificate, ...] = ()  # QWAC / QSealC, parsed at load time
     denied: Optional[str] = None  # the bank denies access, for this reason
+    registered: ClassVar[bool] = False  # by the scenario; ``tpp.registration.RegisteredTpp``: by the TPP itself
+
+    @property
+    def organization_identifier(self) -> str:
+        """What its QWAC and QSealC must carry: a scenario's TPP is named by it."""
+        return self.client_id
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..sandbox import ADMIN_SOURCE
 from ..stet.versions import VERSIONS
-from ..store.records import REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, locked_until
+from ..store.records import REMOVED_WITH_REGISTRATION_BY_BANK, REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, instant, locked_until
 from ..tpp.certificates import normalize_fingerprint
+from ..tpp.registration import Registration
 from ..tpp.registry import effective_tpp, revoked_fingerprints
 from .errors import ApiError, error_model
 from .hosts import foreign_request
@@ -366,6 +367,45 @@ def patch_tpp(client_id: str, body: dict) -> dict:
     return tpp_as_registered(client_id)
 
 
+def _registration_view(data: dict) -> dict:
+    found = Registration.from_dict(data)
+    return {**found.answer(), "organization_identifier": found.organization_identifier,
+            "certificates": [c.sha256 for c in found.parsed_certificates()],
+            "registered_at": isoformat(instant(found.registered_at)), "updated_at": isoformat(instant(found.updated_at))}
+
+
+def registrations() -> list[dict]:
+    """The clients registered through ``/stet/setting/v1/register``, oldest first."""
+    return [_registration_view(d) for d in sandbox().store.registrations()]
+
+
+def registration(client_id: str) -> dict:
+    data = sandbox().store.registration(client_id)
+    if data is None:
+        raise ApiError(404, f"no registration with client_id {client_id[:80]}")
+    return _registration_view(data)
+
+
+def remove_registrations(client_ids: Optional[list[str]] = None) -> dict:
+    """Remove the registered clients named (every one when None); their tokens are revoked with them."""
+    store = sandbox().store
+    if client_ids is None:
+        client_ids = [data["client_id"] for data in store.registrations()]
+    removed = []
+    for client_id in client_ids:
+        if store.delete_registration(client_id):
+            store.revoke_grants(snapshot().now, REMOVED_WITH_REGISTRATION_BY_BANK, client_id=client_id)
+            removed.append(client_id)
+    return {"removed": removed}
+
+
+def remove_registration(client_id: str) -> dict:
+    removed = remove_registrations([client_id])
+    if not removed["removed"]:
+        raise ApiError(404, f"no registration with client_id {client_id[:80]}")
+    return removed
+
+
 def revoked_certificates() -> list[str]:
     return sorted(revoked_fingerprints(snapshot().scenario, sandbox().store))
 
@@ -514,6 +554,26 @@ def patch_psu_view(login: str) -> Response:
 @blueprint.patch("/tpps/<client_id>")
 def patch_tpp_view(client_id: str) -> Response:
     return jsonify(patch_tpp(client_id, _json_object()))
+
+
+@blueprint.get("/registrations")
+def list_registrations() -> Response:
+    return jsonify({"registrations": registrations()})
+
+
+@blueprint.get("/registrations/<client_id>")
+def get_registration(client_id: str) -> Response:
+    return jsonify(registration(client_id))
+
+
+@blueprint.delete("/registrations")
+def delete_registrations() -> Response:
+    return jsonify(remove_registrations())
+
+
+@blueprint.delete("/registrations/<client_id>")
+def delete_registration(client_id: str) -> Response:
+    return jsonify(remove_registration(client_id))
 
 
 @blueprint.post("/certificates/revoke")

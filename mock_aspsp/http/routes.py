@@ -34,6 +34,8 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
     ("/revoke", Route(OAUTH, "revoke"), re.compile(r"/revoke")),
     ("/authorize", Route(PAGE, "authorize"), re.compile(r"/authorize")),
     ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),
+    ("/stet/psd2/oauth/token", Route(OAUTH, "token"), re.compile(r"/stet/psd2/oauth/token")),  # the portal's paths
+    ("/stet/psd2/oauth/authorize", Route(PAGE, "authorize"), re.compile(r"/stet/psd2/oauth/authorize")),
     ("/__admin/ui", Route(CONSOLE, journaled=False), None),  # the QA console: HTML pages, in English
     ("/__admin", Route(ADMIN, journaled=False), None),  # the admin API reads the journal, it is not in it
     ("/favicon.ico", Route(API, journaled=False), None),

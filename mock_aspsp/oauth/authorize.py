@@ -22,7 +22,7 @@ from ..http.errors import PageError
 from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
-from ..tpp.registry import Admission, admission
+from ..tpp.registry import Admission, admission, effective_tpp
 from .journey import (
     Journey,
     error_params,
@@ -67,7 +67,7 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     redirect_uri = request.args.get("redirect_uri", "")
     if not client_id:
         raise PageError(pages.INVALID_REQUEST, "The TPP's request has no client_id.")
-    tpp = scenario.tpp(client_id)
+    tpp = effective_tpp(scenario, sandbox().store, client_id)  # the scenario's, or a registered client
     if tpp is None:
         raise PageError(pages.UNKNOWN_TPP, f"No TPP is registered with client_id {quoted(client_id)}.")
     if not redirect_uri:
@@ -108,6 +108,7 @@ def _request_problem(admitted: Admission) -> Optional[tuple[str, str]]:
 
 
 @blueprint.get("/authorize")
+@blueprint.get("/stet/psd2/oauth/authorize")  # the path the bank's portal gives it
 def authorize() -> Response:
     now, scenario = snapshot().now, snapshot().scenario
     bank = served_bank(scenario)
@@ -198,7 +199,7 @@ def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -
     g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
                        f"{lockout.attempts} failed attempts (passwords and one-time codes)")
     params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
-    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=scenario.tpp(journey.client_id),
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=effective_tpp(scenario, sandbox().store, journey.client_id),
                            minutes=max(1, int(lockout.duration.total_seconds() // 60)),
                            until=until.strftime("%H:%M"), back=redirect_to(journey.redirect_uri, params))
     return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))
@@ -246,7 +247,7 @@ def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Respon
 
 
 def _page(scenario: Scenario, journey: Journey, error: Optional[str] = None, status: int = 200) -> tuple[str, int]:
-    tpp = scenario.tpp(journey.client_id)
+    tpp = effective_tpp(scenario, sandbox().store, journey.client_id)
     psu = scenario.psu(journey.bank, journey.psu) if journey.psu else None
     timeout = screen_timeout(scenario.settings.sca, journey.step)
     return (

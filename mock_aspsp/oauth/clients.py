@@ -18,6 +18,8 @@ from flask import request
 from ..bank.scenario import Scenario, Tpp
 from ..http.errors import OAuthError
 from ..store.interface import Store
+from ..tpp.certificates import TppCertificate
+from ..tpp.registration import GENERIC_CLIENT_IDS
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate
 from ..tpp.transport import client_certificate
 
@@ -34,9 +36,30 @@ def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Stor
         raise OAuthError("invalid_client", admitted.refusal, 401)
     cert, unreadable = client_certificate(request)
     try:
-        check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
+        check_client_certificate(cert, client_id=admitted.tpp.organization_identifier, scenario=scenario, store=store,
+                                 now=now, unreadable=unreadable)
     except IdentityRefused as refused:
         raise OAuthError("invalid_client", refused.reason, 401) from None
     if admitted.refusal:
         raise OAuthError("invalid_client", admitted.refusal, 401)
     return admitted.tpp
+
+
+def authenticate_registering_tpp(scenario: Scenario, form: Mapping[str, str], store: Store,
+                                 now: datetime) -> TppCertificate:
+    """The TPP asking for a registration token: the generic registration client_id (the portal's), and
+    its QWAC over mutual TLS, always (the TPP is not known yet: the QWAC is all that says who it is)."""
+    client_id = form.get("client_id")
+    if not client_id:
+        raise OAuthError("invalid_client", "the 'client_id' parameter is missing", 401)
+    if client_id not in GENERIC_CLIENT_IDS:
+        raise OAuthError("unauthorized_client", f"client_credentials is only for the registration API: use the "
+                                                f"generic registration client_id {GENERIC_CLIENT_IDS[0]}")
+    cert, unreadable = client_certificate(request)
+    try:
+        checked = check_client_certificate(cert, client_id=None, scenario=scenario, store=store, now=now,
+                                           unreadable=unreadable, required=True)
+    except IdentityRefused as refused:
+        raise OAuthError("invalid_client", refused.reason, 401) from None
+    assert checked is not None  # required=True: no certificate is a refusal
+    return checked

@@ -1,4 +1,8 @@
-"""``POST /token``, ``POST /revoke`` (RFC 7009) and the RFC 8414 metadata document."""
+"""``POST /token``, ``POST /revoke`` (RFC 7009) and the RFC 8414 metadata document.
+
+``/stet/psd2/oauth/token`` is the same endpoint under the path the bank's portal gives it (its
+registration pages); ``client_credentials`` there gives the registration API's token (``tpp.registration``).
+"""
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -8,7 +12,8 @@ from ..http.errors import OAuthError
 from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
 from . import tokens
-from .clients import authenticate_client
+from ..tpp import registration
+from .clients import authenticate_client, authenticate_registering_tpp
 
 blueprint = Blueprint("oauth", __name__)
 
@@ -33,15 +38,20 @@ def _no_store(response: Response) -> Response:
 
 
 @blueprint.post("/token")
+@blueprint.post("/stet/psd2/oauth/token")
 def token() -> Response:
     form = _form()
     bank = served_bank(snapshot().scenario)
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError("invalid_request", "the 'grant_type' parameter is missing")
-    if grant_type not in GRANTS:
-        raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token")
     scenario, now = snapshot().scenario, snapshot().now
+    if grant_type == "client_credentials":
+        qwac = authenticate_registering_tpp(scenario, form, sandbox().store, now)
+        return _no_store(jsonify(tokens.registration_grant(sandbox().store, scenario, now, qwac, form)))
+    if grant_type not in GRANTS:
+        raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token "
+                                                   "(and client_credentials for the registration API)")
     tpp = authenticate_client(scenario, form, sandbox().store, now, "token")
     return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
 
@@ -67,8 +77,8 @@ def metadata() -> Response:
             "token_endpoint": f"{base}/token",
             "revocation_endpoint": f"{base}/revoke",
             "response_types_supported": ["code"],
-            "grant_types_supported": list(GRANTS),
-            "scopes_supported": sorted(SCOPES),
+            "grant_types_supported": [*GRANTS, "client_credentials"],
+            "scopes_supported": [*sorted(SCOPES), registration.SCOPE],
             "code_challenge_methods_supported": list(snapshot().scenario.settings.pkce_methods),
             "token_endpoint_auth_methods_supported": ["tls_client_auth"],
             "revocation_endpoint_auth_methods_supported": ["tls_client_auth"],

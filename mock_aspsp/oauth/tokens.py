@@ -13,8 +13,8 @@ Plain functions over the store and the scenario, tested without HTTP:
   consent replaces the live pair;
 * revoking either token revokes both;
 * a dead token says why it died (``death``): replaced by a refresh or by a new
-  consent, revoked by the TPP, the PSU or the bank, expired; a token this bank
-  never issued says that instead.
+  consent, revoked by the TPP, the PSU or the bank or with its client's
+  registration, expired; a token this bank never issued says that instead.
 """
 from __future__ import annotations
 
@@ -29,16 +29,22 @@ from ..formats.quoting import quoted
 from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
-from ..store.records import REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash
+from ..store.records import (REMOVED_WITH_REGISTRATION_BY_BANK, REMOVED_WITH_REGISTRATION_BY_TPP, REPLACED_BY_CONSENT,
+                             REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash)
+from ..tpp.certificates import TppCertificate
+from ..tpp.registration import SCOPE as REGISTRATION_SCOPE
 from .pkce import verifier_problem
 
 
 UNKNOWN_ACCESS_TOKEN = "access token unknown: this bank never issued it"
 UNKNOWN_REFRESH_TOKEN = "refresh token unknown: this bank never issued it"
 CONSENT_AGAIN = "redirect the PSU to /authorize again"
+REGISTER_AGAIN = "this client_id is gone: register again"
 NEXT_STEP = {  # what the TPP does next, by the reason its token died; any revocation: CONSENT_AGAIN
     REPLACED_BY_REFRESH: "use the access token that refresh returned",
     REPLACED_BY_CONSENT: "one live pair per PSU, TPP and bank, use the newest",
+    REMOVED_WITH_REGISTRATION_BY_TPP: REGISTER_AGAIN,
+    REMOVED_WITH_REGISTRATION_BY_BANK: REGISTER_AGAIN,
 }
 
 
@@ -202,6 +208,38 @@ def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, 
     if grant.client_id != tpp.client_id:
         raise OAuthError("unauthorized_client", "this token was not issued to this client")
     store.revoke_grants(now, REVOKED_BY_TPP, grant_id=grant.id)
+
+
+def registration_grant(store: Store, scenario: Scenario, now: datetime, qwac: TppCertificate,
+                       form: Mapping[str, str]) -> dict:
+    """grant_type=client_credentials, scope manageRegistration: a token for the registration API, bound to
+    the organizationIdentifier of the QWAC that asked for it (no refresh token: ask again)."""
+    if form.get("scope") != REGISTRATION_SCOPE:
+        raise OAuthError("invalid_scope", f"client_credentials gives the scope {REGISTRATION_SCOPE} only; "
+                                          f"send scope={REGISTRATION_SCOPE}")
+    token = new_secret()
+    lifetime = scenario.settings.tokens.access_token_lifetime
+    store.put_registration_token(token, qwac.organization_identifier, now + lifetime)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": int(lifetime.total_seconds()),
+            "scope": REGISTRATION_SCOPE}
+
+
+def registration_bearer(store: Store, now: datetime, authorization: Optional[str]) -> str:
+    """The organizationIdentifier behind a registration API call's ``Authorization: Bearer`` (RFC 6750)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if not authorization:
+        raise _unauthorized("Authorization header is missing: send 'Authorization: Bearer <registration token>' "
+                            f"(client_credentials, scope {REGISTRATION_SCOPE})", None)
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("Authorization header must be 'Bearer <registration token>'", "invalid_request")
+    found = store.registration_token(token.strip())
+    if found is None:
+        raise _unauthorized(f"not a registration token: get one with client_credentials and scope "
+                            f"{REGISTRATION_SCOPE}", "invalid_token")
+    organization, expires_at = found
+    if now >= expires_at:
+        raise _unauthorized("registration token expired: get a new one at /stet/psd2/oauth/token", "invalid_token")
+    return organization
 
 
 def bearer_grant(

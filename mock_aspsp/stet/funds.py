@@ -110,19 +110,21 @@ def _link(path: str) -> dict:
     return {"self": {"href": path.lstrip("/")}}
 
 
-def _check_identity(request: Request, scenario: Scenario, store: Store, now: datetime, client_id: str):
+def _check_identity(request: Request, scenario: Scenario, store: Store, now: datetime, tpp):
     """The TPP's QWAC (when sent; required when strict) and QSealC signature (likewise); returns the
     QSealC that signed the call, or None. 401 when nothing usable was sent or the signature does not
     verify, 403 when a certificate is refused (README, "Error reference")."""
     cert, unreadable = client_certificate(request)
     try:
-        check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
+        check_client_certificate(cert, client_id=tpp.organization_identifier, scenario=scenario, store=store, now=now,
+                                 unreadable=unreadable)
     except IdentityRefused as refused:
         raise ApiError(refused.status, refused.reason) from None
     try:
         return check_request_signature(
             request.method, request_target(request), request.headers, request_body(request),
-            client_id=client_id, scenario=scenario, store=store, now=now,
+            client_id=tpp.organization_identifier, scenario=scenario, store=store, now=now,
+            certificates=tpp.certificates if tpp.registered else (),
         )
     except IdentityRefused as refused:
         challenge = {"WWW-Authenticate": SIGNATURE_CHALLENGE} if refused.status == 401 else {}
@@ -144,7 +146,7 @@ def funds_confirmations(prefix: str) -> Response:
     if admitted.refusal:
         raise ApiError(403, admitted.refusal)
     request_id = _request_id(current)
-    qsealc = _check_identity(current, scenario, store, now, grant.client_id)
+    qsealc = _check_identity(current, scenario, store, now, admitted.tpp)
     if qsealc is None and admitted.missing_role:  # a QSealC was checked for the role itself
         raise ApiError(403, admitted.missing_role)
     body, text = _body(current, version)

@@ -382,8 +382,9 @@ def _security_schemes(version: ApiVersion) -> dict:
         },
         "clientCredentials": {
             "type": "oauth2",
-            "description": "STET's client credentials scheme. Not offered by this bank: /token answers "
-            "`unsupported_grant_type` to grant_type=client_credentials",
+            "description": "STET's client credentials scheme. Not offered by this bank for this API: "
+            "grant_type=client_credentials gives only the registration API's token (scope manageRegistration, "
+            "the generic registration client_id); with a TPP's own client_id /token answers `unauthorized_client`",
             "flows": {"clientCredentials": {"tokenUrl": "/token", "scopes": scopes}},
         },
         "qwac": {"type": "mutualTLS", "description": "the TPP's eIDAS QWAC certificate"},
@@ -441,3 +442,131 @@ def openapi(prefix: str) -> Response:
     if version_for(prefix) is None:
         raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(v.prefix for v in VERSIONS)}")
     return Response(document_json(prefix), 200, content_type="application/json; charset=utf-8")
+
+
+# -- the registration API (``stet.registration``) --------------------------------------------------
+REGISTRATION_PREFIX = "/stet/setting/v1"
+REGISTRATION_ERROR_STATUSES = (400, 401, 403, 404, 405, 415, 429, 500, 503)
+REGISTRATION_ERROR_MEANINGS = {
+    **API_ERROR_MEANINGS,
+    400: "malformed request: X-Request-ID missing, body not JSON, an unknown or invalid field, a redirect URI "
+    "that cannot be registered, or no QSealC certificate in jwks.keys (named in `message`)",
+    401: "no, unknown or expired registration token; Signature missing, or not by the QSealC of jwks.keys[0] "
+    "(first registration) or a registered one; a Digest that does not verify",
+    403: "a certificate of another TPP (organizationIdentifier mismatch), from an untrusted CA, expired, revoked "
+    "or without PSP_IC; or the registration belongs to another TPP",
+    404: "no registration with this client_id, or unknown establishment",
+}
+
+
+def _registration_headers(body: bool) -> list[dict]:
+    headers = [
+        {"name": "X-Request-ID", "in": "header", "required": True, "schema": {"type": "string", "minLength": 1,
+                                                                             "maxLength": 70}},
+        {"name": "Signature", "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "draft-cavage HTTP signature by the QSealC: (request-target), x-request-id, digest"},
+    ]
+    if body:
+        headers.append({"name": "Digest", "in": "header", "required": True, "schema": {"type": "string"},
+                        "description": "SHA-256=<base64 of the body's SHA-256>"})
+    return headers
+
+
+def _registration_operation(operation_id: str, summary: str, status: int, body: bool, answer: bool) -> dict:
+    responses: dict = {str(status): {"description": HTTPStatus(status).phrase}}
+    if answer:
+        responses[str(status)]["content"] = {"application/json": {"schema": _ref("RegistrationResponse")}}
+    for code in REGISTRATION_ERROR_STATUSES:
+        responses[str(code)] = _error_response(code, REGISTRATION_ERROR_MEANINGS[code], ERROR_SCHEMA)
+    operation = {"operationId": operation_id, "summary": summary, "tags": ["Registration"],
+                 "security": [{"registration": []}], "parameters": _registration_headers(body),
+                 "responses": responses}
+    if body:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": _ref("RegistrationRequest")}}}
+    return operation
+
+
+def build_registration_document() -> dict:
+    """The registration API and its token endpoint, from the schema file its validator applies."""
+    from ..tpp.registration import GENERIC_CLIENT_IDS, SCHEMA_FILE, SCOPE
+
+    definitions = _components_refs(schema_set(SCHEMA_FILE).document["$defs"])
+    error_model = schema_set(VERSIONS[0].schema_file).document["$defs"][ERROR_SCHEMA]
+    client_id_path = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    one = {
+        "parameters": [client_id_path],
+        "get": _registration_operation("registrationGet", "Read a registration", 200, False, True),
+        "put": _registration_operation("registrationPut", "Change a registration", 200, True, True),
+        "delete": _registration_operation("registrationDelete", "Remove a registration", 204, False, False),
+    }
+    token_request = {
+        "type": "object",
+        "required": ["grant_type", "scope", "client_id"],
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "scope": {"type": "string", "enum": [SCOPE]},
+            "client_id": {"type": "string", "enum": list(GENERIC_CLIENT_IDS)},
+        },
+    }
+    token = _token_operation()
+    token.update(operationId="registrationTokenPost", summary="Registration token (client_credentials)",
+                 description="The TPP is authenticated by its QWAC (mutual TLS, always required here).")
+    token["requestBody"] = {"required": True,
+                            "content": {"application/x-www-form-urlencoded": {"schema": _ref("RegistrationTokenRequest")}}}
+    token["responses"]["200"] = {"description": "A registration token (no refresh token).",
+                                 "headers": token["responses"]["200"]["headers"],
+                                 "content": {"application/json": {"schema": _ref("RegistrationTokenResponse")}}}
+    return {
+        "openapi": OPENAPI_VERSION,
+        "jsonSchemaDialect": JSON_SCHEMA_DIALECT,
+        "info": {"title": "mock-aspsp - PSD2 registration API", "version": "1",
+                 "description": f"The bank's registration API (RFC 7591 / 7592 as its portal documents it). Served "
+                                f"by the mock-aspsp {__version__} sandbox; the schemas are its validator's."},
+        "servers": [{"url": "/", "description": "this sandbox"}],
+        "tags": [{"name": "Registration", "description": "register a TPP's application once for every bank"},
+                 {"name": "OAuth2", "description": "authorization server of the bank"}],
+        "paths": {
+            f"{REGISTRATION_PREFIX}/register": {
+                "post": _registration_operation("registrationPost", "Register an application", 201, True, True)},
+            f"{REGISTRATION_PREFIX}/register/{{client_id}}": one,
+            f"{STET_PREFIX}/oauth/token": {"post": token},
+        },
+        "components": {
+            "schemas": {
+                **definitions,
+                "RegistrationResponse": {
+                    "description": "RFC 7591 §3.2.1: the client_id the bank generated and the registered metadata.",
+                    "type": "object", "required": ["client_id", "client_id_issued_at", "redirect_uris"],
+                    "properties": {"client_id": {"type": "string", "minLength": 1},
+                                   "client_id_issued_at": {"type": "integer"},
+                                   **definitions["RegistrationRequest"]["properties"]},
+                },
+                "RegistrationTokenRequest": token_request,
+                "RegistrationTokenResponse": {
+                    "type": "object", "required": ["access_token", "token_type", "expires_in", "scope"],
+                    "properties": {"access_token": {"type": "string", "minLength": 1},
+                                   "token_type": {"type": "string", "enum": ["Bearer"]},
+                                   "expires_in": {"type": "integer", "minimum": 1},
+                                   "scope": {"type": "string", "enum": [SCOPE]}},
+                },
+                "OAuthError": _token_schemas()["OAuthError"],
+                ERROR_SCHEMA: error_model,
+            },
+            "securitySchemes": {
+                "registration": {"type": "http", "scheme": "bearer",
+                                 "description": f"registration token: client_credentials, scope `{SCOPE}`"},
+                "qwac": {"type": "mutualTLS", "description": "the TPP's eIDAS QWAC certificate"},
+            },
+        },
+    }
+
+
+@lru_cache(maxsize=1)
+def registration_document_json() -> str:
+    return json.dumps(build_registration_document(), ensure_ascii=False)
+
+
+@blueprint.get(f"{REGISTRATION_PREFIX}/openapi.json")
+def registration_openapi() -> Response:
+    return Response(registration_document_json(), 200, content_type="application/json; charset=utf-8")

@@ -113,6 +113,24 @@ class Store(Protocol):
 
     def revoked_certificates(self) -> frozenset[str]: ...
 
+    # -- the registration API: registered clients and their registration tokens -----------------
+    def put_registration(self, client_id: str, data: dict) -> None:
+        """Store (or replace) a client registered through ``/stet/setting/v1/register``."""
+
+    def registration(self, client_id: str) -> Optional[dict]: ...
+
+    def registrations(self) -> list[dict]:
+        """Every registration, in the order they were first stored."""
+
+    def delete_registration(self, client_id: str) -> bool:
+        """Remove a registration; False when there was none."""
+
+    def put_registration_token(self, token: str, organization: str, expires_at: datetime) -> None:
+        """A ``manageRegistration`` access token (kept as its hash), bound to the QWAC's organization."""
+
+    def registration_token(self, token: str) -> Optional[tuple[str, datetime]]:
+        """(organization, expires_at) of a registration token; None if unknown."""
+
     # -- request journal --------------------------------------------------------------------------
     def record(self, entry: dict) -> None:
         """Append to the journal; only the last ``journal_limit`` entries are kept."""

@@ -42,6 +42,9 @@ REVOKED_BY_TPP = "revoked by the TPP"
 REVOKED_BY_PSU = "revoked by the PSU"
 REVOKED_BY_BANK = "revoked by the bank"
 REVOKED_CODE_REPLAYED = "revoked: its authorization code was replayed"
+# A registered client removed (registration API or admin API): its tokens go with its client_id.
+REMOVED_WITH_REGISTRATION_BY_TPP = "revoked with its registration, removed by the TPP"
+REMOVED_WITH_REGISTRATION_BY_BANK = "revoked with its registration, removed by the bank"
 
 
 @dataclass(frozen=True)

@@ -594,6 +594,48 @@ class RedisStore:
     def revoked_certificates(self) -> frozenset[str]:
         return frozenset(self.client.hkeys(self._s("revoked_certificates")))
 
+    # -- the registration API: one hash of registrations, one key per registration token ------------
+    @_available
+    def put_registration(self, client_id: str, data: dict) -> None:
+        """Insert or replace; the order is kept by the number a client gets when first stored."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self._s("registrations"), client_id, json.dumps(data))
+        pipe.zadd(self._s("registration_order"), {client_id: time.time()}, nx=True)
+        pipe.execute()
+
+    @_available
+    def registration(self, client_id: str) -> Optional[dict]:
+        text = self.client.hget(self._s("registrations"), client_id)
+        return None if text is None else json.loads(text)
+
+    @_available
+    def registrations(self) -> list[dict]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrange(self._s("registration_order"), 0, -1)
+        pipe.hgetall(self._s("registrations"))
+        order, found = pipe.execute()
+        return [json.loads(found[c]) for c in order if c in found]
+
+    @_available
+    def delete_registration(self, client_id: str) -> bool:
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hdel(self._s("registrations"), client_id)
+        pipe.zrem(self._s("registration_order"), client_id)
+        return pipe.execute()[0] == 1
+
+    @_available
+    def put_registration_token(self, token: str, organization: str, expires_at: datetime) -> None:
+        value = json.dumps({"organization": organization, "expires_at": repr(timestamp(expires_at))})
+        self.client.set(self._s(f"registration_token:{token_hash(token)}"), value, px=_cleanup_ttl_ms(expires_at))
+
+    @_available
+    def registration_token(self, token: str) -> Optional[tuple[str, datetime]]:
+        text = self.client.get(self._s(f"registration_token:{token_hash(token)}"))
+        if text is None:
+            return None
+        data = json.loads(text)
+        return data["organization"], instant(float(data["expires_at"]))
+
     # -- request journal ------------------------------------------------
     @_available
     def record(self, entry: dict) -> None:

@@ -58,13 +58,17 @@ CREATE TABLE IF NOT EXISTS psu_failures (
     bank TEXT NOT NULL, login_hash TEXT NOT NULL, failures INTEGER NOT NULL, until REAL NOT NULL,
     PRIMARY KEY (bank, login_hash));
 CREATE INDEX IF NOT EXISTS psu_failures_until ON psu_failures (until);
+CREATE TABLE IF NOT EXISTS registrations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS registration_tokens (
+    token_hash TEXT PRIMARY KEY, organization TEXT NOT NULL, expires_at REAL NOT NULL);
 """
 JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
 STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps",
-                "revoked_certificates", "psu_failures")
+                "revoked_certificates", "psu_failures", "registrations", "registration_tokens")
 
 
 _GRANT_SELECT = f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants"
@@ -458,6 +462,39 @@ class SqliteStore:
     def revoked_certificates(self) -> frozenset[str]:
         return self._cached(("revoked",), lambda: frozenset(
             r[0] for r in self._db().execute("SELECT sha256 FROM revoked_certificates")))
+
+    # -- the registration API -------------------------------------------
+    def put_registration(self, client_id: str, data: dict) -> None:
+        """Insert, or replace the data of, a registration (it keeps its place in the order)."""
+        with self._tx() as db:
+            db.execute("INSERT INTO registrations (client_id, data) VALUES (?, ?) "
+                       "ON CONFLICT (client_id) DO UPDATE SET data = excluded.data", (client_id, json.dumps(data)))
+
+    def registration(self, client_id: str) -> Optional[dict]:
+        def load() -> Optional[str]:
+            row = self._db().execute("SELECT data FROM registrations WHERE client_id = ?", (client_id,)).fetchone()
+            return None if row is None else row[0]
+
+        text = self._cached(("registration", client_id), load)  # on every API call of a registered client
+        return None if text is None else json.loads(text)
+
+    def registrations(self) -> list[dict]:
+        return [json.loads(r[0]) for r in self._db().execute("SELECT data FROM registrations ORDER BY seq")]
+
+    def delete_registration(self, client_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM registrations WHERE client_id = ?", (client_id,)).rowcount == 1
+
+    def put_registration_token(self, token: str, organization: str, expires_at: datetime) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM registration_tokens WHERE expires_at < ?", (timestamp(expires_at) - 86400,))
+            db.execute("INSERT INTO registration_tokens (token_hash, organization, expires_at) VALUES (?, ?, ?)",
+                       (token_hash(token), organization, timestamp(expires_at)))
+
+    def registration_token(self, token: str) -> Optional[tuple[str, datetime]]:
+        row = self._db().execute("SELECT organization, expires_at FROM registration_tokens WHERE token_hash = ?",
+                                 (token_hash(token),)).fetchone()
+        return None if row is None else (row[0], instant(row[1]))
 
     # -- request journal ------------------------------------------------
     def record(self, entry: dict) -> None:

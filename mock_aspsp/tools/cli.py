@@ -373,6 +373,8 @@ def _certs_issue(args: argparse.Namespace) -> int:
     print(f"\nQWAC   SHA-256 {report.qwac_sha256}\nQSealC SHA-256 {report.qsealc_sha256}")
     print(f"\nkeyId to sign API calls with (certs sign --key {report.files['qsealc.key']} --key-id ...):")
     print(f"  {report.key_id}")
+    print(f"\nOr let the TPP register itself with the registration API: {report.files['registration.json']} is a "
+          "body for POST /stet/setting/v1/register (README, \"Registering a TPP\")")
     print("\nScenario snippet registering the TPP:\n")
     print(report.snippet, end="")
     return 0

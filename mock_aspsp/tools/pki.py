@@ -7,6 +7,7 @@ and QSealC signatures against the mock without buying certificates.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Sequence
@@ -262,6 +263,21 @@ def _snippet(
     return "\n".join(lines) + "\n"
 
 
+def registration_body(qsealc: Issued, name: str, redirect_uris: Sequence[str]) -> bytes:
+    """A body for ``POST /stet/setting/v1/register`` (the registration API): the QSealC in the first JSON Web
+    Key of ``jwks.keys`` (x5c: base64 DER), as the bank's portal asks on the first registration."""
+    der = base64.b64encode(qsealc.certificate.public_bytes(serialization.Encoding.DER)).decode("ascii")
+    body = {
+        "redirect_uris": list(redirect_uris),
+        "token_endpoint_auth_method": "tls_client_auth",
+        "grant_types": ["client_credentials"],
+        "response_types": ["code"],
+        "client_name": name,
+        "jwks": {"keys": [{"kty": "RSA", "use": "sig", "x5c": [der]}]},
+    }
+    return json.dumps(body, indent=2).encode("utf-8") + b"\n"
+
+
 def write_bundle(
     out_dir: Union[str, Path],
     ca: Issued,
@@ -288,6 +304,7 @@ def write_bundle(
         "qwac.key": tpp.qwac.key_pem,
         "qsealc.pem": tpp.qsealc.cert_pem,
         "qsealc.key": tpp.qsealc.key_pem,
+        "registration.json": registration_body(tpp.qsealc, name, redirect_uris),
     }
     files = {filename: out / filename for filename in contents}
     existing = [str(p) for p in files.values() if p.exists()]

@@ -21,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ..formats.quoting import quoted
 from ..store.interface import Store
 from .certificates import CertificateRejected, TppCertificate, check_certificate
+from .registration import Registration
 from .qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, QcStatementError, qc_types
 from .signatures import DEFAULT_REQUIRED_HEADERS, SignatureRejected, check_digest, verify_request
 
@@ -32,10 +33,14 @@ REQUIRED_ROLES = {"authorize": CARD_ISSUER_ROLE, "funds-confirmations": CARD_ISS
 
 
 def effective_tpp(scenario, store: Store, client_id: str):
-    """The scenario's TPP with the admin API's runtime changes (status, denied) applied; None if unknown."""
+    """The scenario's TPP, or the client registered through the registration API (one registration applies
+    to every bank), with the admin API's runtime changes (status, denied) applied; None if unknown."""
     tpp = scenario.tpp(client_id)
     if tpp is None:
-        return None
+        data = store.registration(client_id)
+        if data is None:
+            return None
+        tpp = Registration.from_dict(data).as_tpp()
     changes = store.tpp_changes(client_id)
     return dataclasses.replace(tpp, **changes) if changes else tpp
 
@@ -112,15 +117,16 @@ def _not_a_qwac(cert: TppCertificate) -> Optional[str]:
 
 
 def check_client_certificate(
-    cert: Optional[TppCertificate], *, client_id: str, scenario, store: Store, now: datetime,
-    unreadable: Optional[str] = None,
+    cert: Optional[TppCertificate], *, client_id: Optional[str], scenario, store: Store, now: datetime,
+    unreadable: Optional[str] = None, required: bool = False,
 ) -> Optional[TppCertificate]:
-    """The QWAC checks: required in strict mode; when sent (any mode) it must identify ``client_id``,
-    chain to a trusted CA, be valid at the mock's ``now``, not be revoked and be a QWAC."""
+    """The QWAC checks: required in strict mode (or when ``required``); when sent (any mode) it must carry
+    the organizationIdentifier ``client_id`` (a TPP's ``organization_identifier``; None: any well-formed
+    one), chain to a trusted CA, be valid at the mock's ``now``, not be revoked and be a QWAC."""
     if unreadable:
         raise IdentityRefused(401, f"the client certificate cannot be read: {unreadable}")
     if cert is None:
-        if is_strict(scenario):
+        if required or is_strict(scenario):
             raise IdentityRefused(
                 401, "a client certificate (QWAC) is required: connect with mutual TLS using your QWAC and its key"
             )
@@ -138,12 +144,21 @@ def check_client_certificate(
     return cert
 
 
+def _resolver(scenario, certificates: tuple[TppCertificate, ...]):
+    """keyId fingerprint -> certificate: the scenario's registry, then the given (registered) ones."""
+    if not certificates:
+        return scenario.certificate
+    return lambda sha256: scenario.certificate(sha256) or next((c for c in certificates if c.sha256 == sha256), None)
+
+
 def check_request_signature(
     method: str, path_with_query: str, headers: Mapping[str, str], body: bytes, *,
-    client_id: str, scenario, store: Store, now: datetime,
+    client_id: str, scenario, store: Store, now: datetime, certificates: tuple[TppCertificate, ...] = (),
 ) -> Optional[TppCertificate]:
     """The QSealC checks on an API call: the signature (required in strict mode) must verify with a
-    registered certificate of the token's TPP that is trusted, valid, not revoked and holds PSP_IC.
+    registered certificate of the token's TPP (the scenario's, or ``certificates``: a registered client's
+    own) that is trusted, valid, not revoked, holds PSP_IC and carries the organizationIdentifier
+    ``client_id`` (the TPP's ``organization_identifier``).
     Returns the signing certificate, or None when an unsigned call is accepted (lenient mode)."""
     # ``headers`` is the request's case-insensitive header map: looked up, never copied (hot path).
     signed = "Signature" in headers or headers.get("Authorization", "").lower().startswith("signature ")
@@ -157,8 +172,8 @@ def check_request_signature(
                 raise IdentityRefused(401, error.reason) from None
         return None
     try:
-        cert = verify_request(method, path_with_query, headers, body, scenario.certificate, DEFAULT_REQUIRED_HEADERS,
-                              now=now)
+        cert = verify_request(method, path_with_query, headers, body, _resolver(scenario, certificates),
+                              DEFAULT_REQUIRED_HEADERS, now=now)
     except SignatureRejected as error:
         raise IdentityRefused(401, error.reason) from None
     if cert.organization_identifier != client_id:
@@ -167,6 +182,12 @@ def check_request_signature(
             f"certificate of another TPP: the QSealC belongs to {cert.organization_identifier}, "
             f"the access token to {client_id}",
         )
+    check_qsealc(cert, organization=client_id, scenario=scenario, store=store, now=now)
+    return cert
+
+
+def check_qsealc(cert: TppCertificate, *, organization: str, scenario, store: Store, now: datetime) -> None:
+    """A QSealC the bank accepts for ``organization``: an eseal, trusted, valid, not revoked, holding PSP_IC."""
     try:
         types = qc_types(cert.certificate)
     except QcStatementError as error:
@@ -175,9 +196,32 @@ def check_request_signature(
         raise IdentityRefused(403, "the keyId names a QWAC, not a QSealC: sign API calls with the QSealC's key")
     try:
         check_certificate(
-            cert, client_id=client_id, trusted_cas=scenario.trusted_cas,
+            cert, client_id=organization, trusted_cas=scenario.trusted_cas,
             revoked_fingerprints=revoked_fingerprints(scenario, store), now=now, required_role=CARD_ISSUER_ROLE,
         )
     except CertificateRejected as error:
         raise IdentityRefused(403, f"QSealC refused: {error.reason}") from None
+
+
+def check_registration_signature(
+    method: str, path_with_query: str, headers: Mapping[str, str], body: bytes, *, organization: str,
+    certificates: tuple[TppCertificate, ...], scenario, store: Store, now: datetime,
+) -> TppCertificate:
+    """A registration API call: always signed, by one of ``certificates`` (on the first registration the
+    QSealC of the body's ``jwks.keys[0]``; later the registered ones), a QSealC of the TPP the registration
+    token was issued to (``organization``) that the bank accepts (``check_qsealc``)."""
+    signed = "Signature" in headers or headers.get("Authorization", "").lower().startswith("signature ")
+    if not signed:
+        raise IdentityRefused(401, "missing Signature header: registration requests must be signed with the "
+                                   "TPP's QSealC")
+    by_fingerprint = {c.sha256: c for c in certificates}
+    try:
+        cert = verify_request(method, path_with_query, headers, body, by_fingerprint.get, DEFAULT_REQUIRED_HEADERS,
+                              now=now)
+    except SignatureRejected as error:
+        raise IdentityRefused(401, error.reason) from None
+    if cert.organization_identifier != organization:
+        raise IdentityRefused(403, f"organizationIdentifier mismatch: the QSealC belongs to "
+                                   f"{cert.organization_identifier}, the registration token to {organization}")
+    check_qsealc(cert, organization=organization, scenario=scenario, store=store, now=now)
     return cert

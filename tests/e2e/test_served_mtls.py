@@ -18,11 +18,13 @@ import pytest
 import requests
 
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from readme_blocks import Step, run_in_one_shell, section_steps, wrong_answers
 from served_process import console_script, served_process
 
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+README_BASE = "https://localhost:8080"  # the server of the README's step 3; the test's listens on a free port
 PATH = "/stet/psd2/v1.4.2/funds-confirmations"
 BODY = json.dumps({"paymentCoverageRequestId": "mtls-1", "instructedAmount": {"currency": "EUR", "amount": "100"},
                    "accountId": {"iban": "FR7630007000020009876540145"}}).encode()
@@ -132,3 +134,20 @@ def test_readme_certificates_script_runs_as_written(bank):
                             timeout=60)
     assert result.returncode == 0, result.stderr + result.stdout
     assert json.loads(result.stdout)["result"] is True
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("openssl") is None,
+                    reason="curl and openssl are needed")
+def test_readme_registration_walkthrough_answers_as_the_readme_shows(bank):
+    """'Registering a TPP', its commands in one shell in the folder of certs/: token, register, a journey of
+    the new client_id, read, change, remove; each printing what the README shows under it."""
+    steps = [Step(step.command.replace(README_BASE, bank.url), step.shown) for step in section_steps("Registering a TPP")]
+    assert any("/stet/setting/v1/register" in step.command and "certs sign" in step.command for step in steps), \
+        "README: the registration walk-through lost its signed registration"
+    env = {"PATH": f"{console_script().parent}{os.pathsep}/usr/bin:/bin", "HOME": str(bank.workdir)}
+    results = run_in_one_shell(steps, bank.workdir, env, timeout=120)
+    wrong = wrong_answers(steps, results)
+    assert not wrong, "\n\n".join(wrong)
+    journal = requests.get(f"{bank.url}/__admin/requests", verify=bank.ca, timeout=10).json()["requests"]
+    calls = [(e["method"], e["status"]) for e in journal if e["path"].startswith("/stet/setting/v1/register")]
+    assert calls == [("POST", 201), ("GET", 200), ("PUT", 200), ("DELETE", 204)], calls

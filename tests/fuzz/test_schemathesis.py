@@ -184,3 +184,29 @@ def test_a_signed_answer_of_a_deprecated_version_conforms(server):
         restored = requests.put(f"{server.url}/__admin/scenario", data=default.encode(),
                                 headers={"Content-Type": "application/yaml"}, timeout=10)
         assert restored.status_code == 200, restored.text
+
+
+@pytest.mark.parametrize("path, method", [("/stet/setting/v1/register", "POST"),
+                                          ("/stet/setting/v1/register/{client_id}", "GET"),
+                                          ("/stet/setting/v1/register/{client_id}", "PUT"),
+                                          ("/stet/setting/v1/register/{client_id}", "DELETE"),
+                                          ("/stet/psd2/oauth/token", "POST")])
+def test_registration_api(server, path, method, mode):
+    """No client certificate here (plain HTTP): every case is refused, each in its documented shape."""
+    document = schemathesis.openapi.from_url(f"{server.url}/stet/setting/v1/openapi.json")
+    operation = document[path][method]
+    checks = CHECKS if mode is GenerationMode.POSITIVE else NEGATIVE_CHECKS
+    statuses = []
+
+    @fuzz_settings(MAX_EXAMPLES // 2)
+    @given(case=operation.as_strategy(mode))
+    def fuzz(case):
+        response = case.call_and_validate(base_url=server.url, checks=checks, timeout=10)
+        statuses.append(response.status_code)
+        if path.endswith("/token"):
+            assert_oauth_error(response)
+        else:
+            assert_error_model(VERSIONS[0], response)
+
+    fuzz()
+    assert statuses and all(400 <= s < 500 for s in statuses), sorted(set(statuses))

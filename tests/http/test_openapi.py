@@ -172,3 +172,18 @@ def test_the_lifecycle_and_signature_doors_are_documented_as_they_answer(served_
     funds = document["paths"][FUNDS.format(version.prefix)]["post"]["responses"]
     assert all("Sunset" in response["headers"] for response in funds.values())
     assert "settings.sign_responses" in funds["200"]["headers"]["Signature"]["description"]
+
+
+def test_registration_api_serves_a_valid_openapi_31_document(client):
+    response = client.get("/stet/setting/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    validate(document)
+    assert set(document["paths"]) == {"/stet/setting/v1/register", "/stet/setting/v1/register/{client_id}",
+                                      "/stet/psd2/oauth/token"}
+    registration = schema_set("registration.schema.json").document["$defs"]["RegistrationRequest"]
+    assert document["components"]["schemas"]["RegistrationRequest"]["additionalProperties"] is False
+    assert set(document["components"]["schemas"]["RegistrationRequest"]["properties"]) == set(registration["properties"])
+    post = document["paths"]["/stet/setting/v1/register"]["post"]
+    assert {p["name"] for p in post["parameters"] if p["required"]} == {"X-Request-ID", "Signature", "Digest"}
+    assert "201" in post["responses"] and "401" in post["responses"]

@@ -76,7 +76,8 @@ def test_unknown_code(tpp):
     assert_oauth_error(tpp.exchange("not-a-code"), 400, "invalid_grant")
 
 
-@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer"])
+# client_credentials is the registration API's grant (tests/http/test_registration.py)
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer"])
 def test_unsupported_grant_type(tpp, grant_type):
     assert_oauth_error(tpp.token(grant_type=grant_type), 400, "unsupported_grant_type")
 
@@ -230,8 +231,9 @@ def test_authorization_server_metadata(client):
     assert meta["token_endpoint"] == f"{base}/token"
     assert meta["revocation_endpoint"] == f"{base}/revoke"
     assert meta["response_types_supported"] == ["code"]
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
-    assert set(meta["scopes_supported"]) == {"cbpii", "piisp"}
+    # client_credentials and manageRegistration: the registration API's token (tests/http/test_registration.py)
+    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token", "client_credentials"}
+    assert set(meta["scopes_supported"]) == {"cbpii", "piisp", "manageRegistration"}
 
 
 @pytest.mark.parametrize("host", ["99999.localhost", "www.99999.oba-bad-me-live.api.89c3.com"])

@@ -1,3 +1,5 @@
+import base64
+import json
 import stat
 from datetime import timedelta
 
@@ -82,8 +84,11 @@ def test_write_bundle(tmp_path):
     )
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["ca.pem", "ca.key", "qwac.pem", "qwac.key", "qsealc.pem", "qsealc.key"]
+        ["ca.pem", "ca.key", "qwac.pem", "qwac.key", "qsealc.pem", "qsealc.key", "registration.json"]
     )
+    registration = json.loads((out / "registration.json").read_text())  # the registration API's body
+    assert base64.b64decode(registration["jwks"]["keys"][0]["x5c"][0]) == \
+        fx.tpp().qsealc.certificate.public_bytes(serialization.Encoding.DER)
     for name in ("ca.key", "qwac.key", "qsealc.key"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
     qsealc = load_certificate((out / "qsealc.pem").read_bytes())
