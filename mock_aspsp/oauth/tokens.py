@@ -159,6 +159,16 @@ def refresh(
     return _token_response(access_token, refresh_token, grant, scenario)
 
 
+def refuse_refresh(store: Store, now: datetime, tpp: Tpp, refresh_token: str) -> None:
+    """The answer once the re-authentication period is over, given early (a conformance module): the pair
+    is revoked, so the TPP's only way on is a new PSU journey."""
+    grant = store.grant_by_refresh_token(refresh_token)
+    if grant is not None and grant.client_id == tpp.client_id:
+        store.revoke_grants(now, "re-authentication required", grant_id=grant.id)
+    raise OAuthError("invalid_grant", "the PSU's last strong authentication is too old: redirect the PSU to "
+                                      "/authorize again")
+
+
 def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:
     """RFC 7009: revoke the pair behind either token; unknown tokens are not an error."""
     token = _require(form, "token")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
 
 from ..formats import jsonio
 from ..bank.coverage import covers, current_account, ineligibility
+from ..conformance.modules import ANSWER, API, RATE_LIMIT_RETRY_AFTER
+from ..http.conformance import misbehave
 from ..http.errors import ApiError
 from ..bank.iban import is_valid_iban
 from ..oauth.tokens import bearer_grant
@@ -117,13 +120,30 @@ def _check_identity(request: Request, scenario: Scenario, store, now, client_id:
     except IdentityRefused as refused:
         raise ApiError(refused.status, refused.reason) from None
     try:
-        return check_request_signature(
+        qsealc = check_request_signature(
             request.method, request_target(request), request.headers, request_body(request),
             client_id=client_id, scenario=scenario, store=store, now=now,
         )
     except IdentityRefused as refused:
+        g.signature = "invalid"  # the go-live check: a signature sent but refused
         challenge = {"WWW-Authenticate": SIGNATURE_CHALLENGE} if refused.status == 401 else {}
         raise ApiError(refused.status, refused.reason, challenge) from None
+    g.signature = "missing" if qsealc is None else "valid"
+    return qsealc
+
+
+def _misbehave(module: Optional[str], store, now, grant) -> None:
+    """The API call's answer when a conformance module fires on it (``conformance.modules``)."""
+    if module == "rate-limited":
+        raise ApiError(429, "too many requests: retry later", {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)})
+    if module == "access-token-expires-early":
+        g.token_problem = "expired"
+        raise ApiError(401, "access token expired: use the refresh token at /token",
+                       {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
+    if module == "consent-revoked-by-psu":
+        store.revoke_grants(now, "revoked by the PSU", grant_id=grant.id)
+        raise ApiError(401, "access token revoked (revoked by the PSU)",
+                       {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
 
 
 @blueprint.post("/stet/psd2/<prefix>/funds-confirmations")
@@ -143,6 +163,7 @@ def funds_confirmations(prefix: str) -> Response:
     refusal = access_refusal(tpp)
     if refusal:
         raise ApiError(403, refusal)
+    _misbehave(misbehave(grant.client_id, API), store, now, grant)
     _request_id(current)
     qsealc = _check_identity(current, scenario, store, now, grant.client_id)
     if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
@@ -160,4 +181,6 @@ def funds_confirmations(prefix: str) -> Response:
     if reason and scenario.settings.ineligible_accounts == "error":
         raise ApiError(403, f"accountId.iban: {reason}")
     result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
+    if misbehave(grant.client_id, ANSWER):  # conformance module funds-false
+        result = False
     return Response(_report(text, result, current.path), 200, content_type=HAL_JSON)

@@ -191,6 +191,13 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
+# update_plan: replace a conformance plan only if it is still the one read (compare and set).
+UPDATE_PLAN = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
 # psu_attempt_passed: one failure less, and the login's hash gone at none (never a count lost in between).
 PSU_PASSED = """
 if redis.call('HINCRBY', KEYS[1], 'failures', -1) <= 0 then redis.call('DEL', KEYS[1]) end
@@ -273,6 +280,7 @@ class RedisStore:
         self._record = client.register_script(RECORD)
         self._update_journey = client.register_script(UPDATE_JOURNEY)
         self._psu_passed = client.register_script(PSU_PASSED)
+        self._update_plan = client.register_script(UPDATE_PLAN)
 
     @classmethod
     def from_url(cls, url: str, journal_limit: int = 10_000, location: str = "redis") -> "RedisStore":
@@ -366,6 +374,20 @@ class RedisStore:
     def get_journey(self, journey_id: str) -> Optional[dict]:
         raw = self.client.get(self._s(f"journey:{journey_id}"))
         return None if raw is None else json.loads(raw)
+
+    # -- conformance plans ----------------------------------------------
+    @_available
+    def put_plan(self, client_id: str, plan: dict) -> None:
+        self.client.set(self._s(f"plan:{client_id}"), json.dumps(plan))
+
+    @_available
+    def plan(self, client_id: str) -> Optional[dict]:
+        raw = self.client.get(self._s(f"plan:{client_id}"))
+        return None if raw is None else json.loads(raw)
+
+    @_available
+    def update_plan(self, client_id: str, expected: dict, plan: dict) -> bool:
+        return self._update_plan(keys=[self._s(f"plan:{client_id}")], args=[json.dumps(expected), json.dumps(plan)]) == 1
 
     # -- authorization codes --------------------------------------------
     @_available
