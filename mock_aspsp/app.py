@@ -1,6 +1,6 @@
 """The application factory: one Flask app per server process.
 
-Every error leaves in the shape its audience expects (see ``responses``), and
+Every error leaves in the shape its audience expects (see ``http.responses``), and
 no request, however malformed, gets a stack trace.
 """
 from __future__ import annotations

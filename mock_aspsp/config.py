@@ -1,7 +1,9 @@
 """Settings of one server, from the command line or the environment.
 
 The environment names (``MOCK_ASPSP_*``) let a container be configured
-without changing its command.
+without changing its command. They are read here only: the app's settings
+(``from_environment``), how ``serve`` listens (``serve_environment``, the
+command line's defaults, which ``health`` reads too) and the admin token.
 """
 from __future__ import annotations
 
@@ -19,22 +21,60 @@ from .resources import default_scenario, find_scenario
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+DEFAULT_WORKERS = 2
+# Seconds a connection may take to deliver a complete request head (``serve --client-timeout``).
+DEFAULT_CLIENT_TIMEOUT_S = 10.0
+DEFAULT_THREADS = 8  # requests one worker runs at once (``serve --threads``)
 # The request header --client-cert-header trusts when given no name (nginx's usual choice).
 DEFAULT_CLIENT_CERT_HEADER = "X-SSL-Client-Cert"
 
 
-def int_env(name: str, default: int, env: Mapping[str, str] = os.environ) -> int:
+def _int_env(env: Mapping[str, str], name: str, default: int) -> int:
     """A whole-number variable (``MOCK_ASPSP_PORT``...); the default unless it is one."""
     value = env.get(name)
     return int(value) if value and value.isdigit() else default
 
 
-def float_env(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
     """A number of seconds (``MOCK_ASPSP_CLIENT_TIMEOUT``); the default unless it is one."""
     try:
         return float(env.get(name) or default)
     except ValueError:
         return default
+
+
+@dataclass(frozen=True)
+class ServeEnvironment:
+    """How ``serve`` listens unless its options say otherwise: the command line's defaults."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = DEFAULT_WORKERS
+    client_timeout: float = DEFAULT_CLIENT_TIMEOUT_S
+    threads: int = DEFAULT_THREADS
+    tls_cert: Optional[str] = None
+    tls_key: Optional[str] = None
+    client_ca: Optional[str] = None
+
+
+def serve_environment(env: Mapping[str, str] = os.environ) -> ServeEnvironment:
+    """``MOCK_ASPSP_HOST``, ``_PORT``, ``_WORKERS``, ``_CLIENT_TIMEOUT``, ``_THREADS``, ``_TLS_CERT``,
+    ``_TLS_KEY``, ``_CLIENT_CA``."""
+    return ServeEnvironment(
+        host=env.get("MOCK_ASPSP_HOST", DEFAULT_HOST),
+        port=_int_env(env, "MOCK_ASPSP_PORT", DEFAULT_PORT),
+        workers=_int_env(env, "MOCK_ASPSP_WORKERS", DEFAULT_WORKERS),
+        client_timeout=_float_env(env, "MOCK_ASPSP_CLIENT_TIMEOUT", DEFAULT_CLIENT_TIMEOUT_S),
+        threads=_int_env(env, "MOCK_ASPSP_THREADS", DEFAULT_THREADS),
+        tls_cert=env.get("MOCK_ASPSP_TLS_CERT"),
+        tls_key=env.get("MOCK_ASPSP_TLS_KEY"),
+        client_ca=env.get("MOCK_ASPSP_CLIENT_CA"),
+    )
+
+
+def admin_token(env: Mapping[str, str] = os.environ) -> Optional[str]:
+    """``MOCK_ASPSP_ADMIN_TOKEN``: when set, every admin call but health needs it as a bearer token."""
+    return env.get("MOCK_ASPSP_ADMIN_TOKEN") or None
 
 
 @dataclass(frozen=True)
@@ -51,7 +91,7 @@ class Config:
     # At start, publish the scenario file even over one swapped in with PUT /__admin/scenario
     # (see ``Sandbox``): how a redeploy with a new file takes over a shared store.
     publish_scenario: bool = False
-    # Without an admin token, the admin API answers loopback hosts and these ones only (``hosts.is_allowed``).
+    # Without an admin token, the admin API answers loopback hosts and these ones only (``http.hosts.is_allowed``).
     allowed_hosts: tuple[str, ...] = ()
 
 
@@ -72,7 +112,7 @@ def from_environment(
     return Config(
         scenario=find_scenario(named) if named else default_scenario(),
         db=Path(db_path) if db_path else None,
-        admin_token=env.get("MOCK_ASPSP_ADMIN_TOKEN") or None,
+        admin_token=admin_token(env),
         client_cert_header=client_cert_header or env.get("MOCK_ASPSP_CLIENT_CERT_HEADER") or None,
         store=store,
         publish_scenario=publish_scenario or env.get("MOCK_ASPSP_PUBLISH_SCENARIO", "").lower() in ("1", "true", "yes"),

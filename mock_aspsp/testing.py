@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import signal
 import socket
@@ -23,7 +22,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 STARTUP_LIMIT_S = 30
@@ -201,12 +200,13 @@ def stop_process(process: subprocess.Popen, timeout: float = 20) -> Optional[int
     return process.returncode
 
 
-def wait_until_healthy(url: str, alive=lambda: True, limit_s: float = STARTUP_LIMIT_S) -> None:
+def wait_until_healthy(url: str, alive=lambda: True, limit_s: float = STARTUP_LIMIT_S,
+                       ssl_context: Optional[ssl.SSLContext] = None) -> None:
     """Bounded poll of the health endpoint while the server starts."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline and alive():
         try:
-            with urllib.request.urlopen(f"{url}/__admin/health", timeout=1):
+            with urllib.request.urlopen(f"{url}/__admin/health", timeout=1, context=ssl_context):
                 return
         except OSError:
             time.sleep(0.1)
@@ -218,9 +218,9 @@ def _in_process(scenario: Path, db: Path) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .config import Config
+    from .config import Config, admin_token
 
-    app = create_app(Config(scenario=scenario, db=db, admin_token=os.environ.get("MOCK_ASPSP_ADMIN_TOKEN")))
+    app = create_app(Config(scenario=scenario, db=db, admin_token=admin_token()))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="mock-aspsp", daemon=True)
     thread.start()
@@ -234,10 +234,18 @@ def _in_process(scenario: Path, db: Path) -> Iterator[str]:
 PORT_ATTEMPTS = 3
 
 
-def _start_serving(scenario: Path, folder: Path, workers: int) -> tuple[subprocess.Popen, str]:
-    """``mock-aspsp serve`` on a free port, once it answers. The port is free when chosen, but another
-    process (a parallel test worker...) may take it first: the server then stops at once saying so, and
-    another port is tried."""
+SERVE = (sys.executable, "-m", "mock_aspsp", "serve")
+
+
+def start_server(folder: Path, *args: str, workers: int = 2, command: Sequence[str] = SERVE,
+                 log_requests: bool = False, ssl_context: Optional[ssl.SSLContext] = None
+                 ) -> tuple[subprocess.Popen, str]:
+    """``mock-aspsp serve *args`` on a free loopback port, its state (``state.sqlite3``) and its log
+    (``server.log``) in ``folder``, once it answers: (process, URL). The port is free when chosen, but
+    another process (a parallel test worker...) may take it first: the server then stops at once saying
+    so, and another port is tried. ``command``: how to run ``serve``; ``log_requests``: the access log
+    (standard output) goes to ``server.log`` too; ``ssl_context``: the server serves HTTPS
+    (``--tls-cert`` in ``args``) and is trusted with this context."""
     log = folder / "server.log"
     attempt = 0
     while True:
@@ -245,11 +253,10 @@ def _start_serving(scenario: Path, folder: Path, workers: int) -> tuple[subproce
         port = free_port()
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mock_aspsp", "serve", "--scenario", str(scenario), "--db",
-                 str(folder / "state.sqlite3"), "--port", str(port), "--workers", str(workers)],
-                stdout=subprocess.DEVNULL, stderr=out)
-        url = f"http://127.0.0.1:{port}"
-        if _answers_as_ours(url, process, log):
+                [*command, "--db", str(folder / "state.sqlite3"), "--port", str(port), "--workers", str(workers),
+                 *args], stdout=out if log_requests else subprocess.DEVNULL, stderr=out)
+        url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+        if _answers_as_ours(url, process, log, ssl_context):
             return process, url
         stop_process(process)
         output = log.read_text(errors="replace")
@@ -257,11 +264,11 @@ def _start_serving(scenario: Path, folder: Path, workers: int) -> tuple[subproce
             raise RuntimeError(f"mock-aspsp serve did not start (exit status {process.returncode}):\n{output}")
 
 
-def _answers_as_ours(url: str, process: subprocess.Popen, log: Path) -> bool:
+def _answers_as_ours(url: str, process: subprocess.Popen, log: Path, ssl_context: Optional[ssl.SSLContext]) -> bool:
     """The server answers and it is this process: its start line, written before it listens, names the
     address (a server that lost the port to another stops before writing it)."""
     try:
-        wait_until_healthy(url, alive=lambda: process.poll() is None)
+        wait_until_healthy(url, alive=lambda: process.poll() is None, ssl_context=ssl_context)
     except RuntimeError:
         return False
     address = url.split("://", 1)[1] + "/"
@@ -275,7 +282,7 @@ def _answers_as_ours(url: str, process: subprocess.Popen, log: Path) -> bool:
 
 @contextlib.contextmanager
 def _subprocess(scenario: Path, folder: Path, workers: int) -> Iterator[str]:
-    process, url = _start_serving(scenario, folder, workers)
+    process, url = start_server(folder, "--scenario", str(scenario), workers=workers)
     try:
         yield url
     finally:
@@ -287,7 +294,7 @@ def running_sandbox(scenario: Union[str, Path, None] = None, mode: str = "inproc
                     workers: int = 2) -> Iterator[RunningSandbox]:
     """Serve the sandbox for the duration of the ``with`` block, with a state of its own (so each of
     several test processes, ``pytest -n``, gets its own). ``scenario``: a file or a shipped scenario's name."""
-    from .config import temporary_folder
+    from .config import admin_token, temporary_folder
     from .resources import default_scenario, find_scenario
 
     scenario = find_scenario(str(scenario)) if scenario else default_scenario()
@@ -295,4 +302,4 @@ def running_sandbox(scenario: Union[str, Path, None] = None, mode: str = "inproc
         launcher = (_in_process(scenario, folder / "state.sqlite3") if mode == "inprocess"
                     else _subprocess(scenario, folder, workers))
         with launcher as url:
-            yield RunningSandbox(url, AdminClient(url, os.environ.get("MOCK_ASPSP_ADMIN_TOKEN")))
+            yield RunningSandbox(url, AdminClient(url, admin_token()))

@@ -1,34 +1,20 @@
 """Shared fixtures: an app on a fixed clock, its test client, and a TPP that drives the journey.
 
-Tests never sleep: they move the mock's clock (``advance``) as QA would.
+Tests never sleep: they move the mock's clock (``advance``) as QA would. What tests share besides
+fixtures is in ``support``.
 """
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
-from mock_aspsp.resources import default_scenario, scenarios_dir
-from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
-
-START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
-
-
-def portal_body(amount="12345", iban=PORTAL_IBAN, **changes):
-    """The portal's example request, optionally changed."""
-    body = {
-        "paymentCoverageRequestId": "MyCoverage123456",
-        "instructedAmount": {"currency": "EUR", "amount": amount},
-        "accountId": {"iban": iban},
-    }
-    body.update(changes)
-    return body
+from mock_aspsp.resources import default_scenario
+from support import START, TppDriver
 
 
 @pytest.fixture
@@ -98,82 +84,6 @@ def advance(store):
     return move
 
 
-def shipped_scenario(name: str) -> Path:
-    return scenarios_dir() / f"{name}.yaml"
-
-
-class TppDriver:
-    """What a TPP's integration does, step by step, through the Flask test client."""
-
-    def __init__(self, client, client_id=CLIENT_ID, redirect_uri=REDIRECT_URI):
-        self.client = client
-        self.client_id = client_id
-        self.redirect_uri = redirect_uri
-
-    def authorize_url(self, scope="cbpii", state="state-123", **extra):
-        params = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "scope": scope,
-            "state": state,
-            **extra,
-        }
-        return "/authorize?" + urlencode(params)
-
-    def start(self, scope="cbpii", state="state-123", host="localhost", **extra):
-        """GET /authorize; returns the response (a redirect to the bank's pages or to the TPP)."""
-        return self.client.get(self.authorize_url(scope, state, **extra), base_url=f"http://{host}")
-
-    def page(self, location, host="localhost"):
-        response = self.client.get(location, base_url=f"http://{host}")
-        match = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
-        return response, (match.group(1) if match else None)
-
-    def post_step(self, location, step, host="localhost", **fields):
-        _, csrf = self.page(location, host)
-        return self.client.post(location, data={"csrf_token": csrf, "step": step, **fields}, base_url=f"http://{host}")
-
-    def journey(self, login="alice", password="alice-password", otp="123456", iban=PORTAL_IBAN,
-                scope="cbpii", state="state-123", host="localhost"):
-        """The whole interactive journey; returns the final redirect's query parameters."""
-        location = self.start(scope, state, host).headers["Location"]
-        self.post_step(location, "identify", host, login=login, password=password, action="continue")
-        self.post_step(location, "authenticate", host, otp=otp, action="continue")
-        final = self.post_step(location, "consent", host, iban=iban, action="approve")
-        return callback_params(final)
-
-    def token(self, host="localhost", **form):
-        return self.client.post("/token", data={"client_id": self.client_id, **form}, base_url=f"http://{host}")
-
-    def exchange(self, code, host="localhost", **extra):
-        return self.token(host, grant_type="authorization_code", code=code, redirect_uri=self.redirect_uri, **extra)
-
-    def tokens(self, host="localhost", **journey):
-        response = self.exchange(self.journey(host=host, **journey)["code"], host)
-        assert response.status_code == 200, response.get_json()
-        return response.get_json()
-
-    def refresh(self, refresh_token, host="localhost"):
-        return self.token(host, grant_type="refresh_token", refresh_token=refresh_token)
-
-    def confirm(self, access_token, body=None, version="v1.4.2", host="localhost", prefix="/stet/psd2",
-                request_id="req-1", **headers):
-        all_headers = {"Authorization": f"Bearer {access_token}", "X-Request-ID": request_id, **headers}
-        return self.client.post(
-            f"{prefix}/{version}/funds-confirmations",
-            json=portal_body() if body is None else body,
-            headers={k: v for k, v in all_headers.items() if v is not None},
-            base_url=f"http://{host}",
-        )
-
-
-def callback_params(response) -> dict:
-    """The query of a redirect to the TPP, one value per name."""
-    assert response.status_code in (302, 303), response.get_data(as_text=True)
-    return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
-
-
 @pytest.fixture
 def tpp(client):
     return TppDriver(client)
@@ -186,70 +96,6 @@ def served(tmp_path):
 
     with served_process(tmp_path) as server:
         yield server
-
-
-# -- helpers for the rule tests (appended; the fixtures above are unchanged) ------------------
-import yaml  # noqa: E402
-
-from mock_aspsp.formats.validation import schema_set  # noqa: E402
-
-ALICE_OTHER_IBAN = "FR7630007000010001234560191"
-STET_OF = {"v1": "1.4.0.47", "v1.4.2": "1.4.2.17", "v1.6.2": "1.6.2.0"}
-SCOPE_OF = {"v1": "piisp", "v1.4.2": "cbpii", "v1.6.2": "cbpii"}
-
-
-def assert_error_model(response, status, version="v1.4.2", names=None) -> dict:
-    """The response is the version's STET ErrorModel with this status (JSON, no HTML, no trace)."""
-    text = response.get_data(as_text=True)
-    assert response.status_code == status, text
-    assert response.mimetype == "application/json", response.content_type
-    assert "Traceback" not in text and "<html" not in text.lower()
-    body = response.get_json()
-    assert schema_set(f"stet-{STET_OF[version]}.schema.json").problem("ErrorModel", body) is None, body
-    assert body["status"] == status
-    if names is not None:
-        assert names in body["message"], body["message"]
-    return body
-
-
-def assert_oauth_error(response, status, error) -> dict:
-    """RFC 6749 §5.2 JSON error."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert body["error"] == error, body
-    assert isinstance(body.get("error_description"), str)
-    return body
-
-
-def assert_error_page(response, status) -> str:
-    """An HTML page from the bank, never a redirect."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert "Location" not in response.headers
-    assert response.mimetype == "text/html"
-    return response.get_data(as_text=True)
-
-
-def headless_code(tpp, login, scope="cbpii", host="localhost", state="state-123") -> str:
-    """The code a PSU with ``sca: approve`` gives at once (``login_hint``)."""
-    params = callback_params(tpp.start(scope=scope, state=state, host=host, login_hint=login))
-    assert "code" in params, params
-    return params["code"]
-
-
-def headless_tokens(tpp, login, scope="cbpii", host="localhost") -> dict:
-    response = tpp.exchange(headless_code(tpp, login, scope, host), host)
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
-
-
-def scenario_variant(directory: Path, base: str, change) -> Path:
-    """A copy of a shipped scenario with ``change(document)`` applied, written under ``directory``."""
-    document = yaml.safe_load(shipped_scenario(base).read_text(encoding="utf-8"))
-    change(document)
-    path = Path(directory) / f"{base}-variant.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from .iban import is_valid_iban, with_check_digits
 from ..formats.validation import schema_set
 from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
 from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
+from ..tpp.registry import CARD_ISSUER_ROLE
 
-ELIGIBLE_SEGMENTS = ("individual", "professional")
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)
 # Bulk data is built by every worker that loads the scenario: a few seconds at most (BENCHMARKS.md
@@ -381,7 +381,7 @@ def _text(mapping: dict, key: str) -> Optional[str]:
 
 
 def _schema_message(error: Any) -> str:
-    """The schema's message with the value it quotes cut short (``errors.quoted``), except for an
+    """The schema's message with the value it quotes cut short (``formats.quoting.quoted``), except for an
     organization identifier: the parser says which part is wrong."""
     if error.validator == "pattern" and list(error.absolute_path)[-1:] == ["client_id"]:
         try:
@@ -643,7 +643,7 @@ def _build(doc: dict, source: str, certificates: Optional[_Certificates] = None)
         Tpp(
             client_id=t["client_id"],
             name=t["name"],
-            roles=frozenset(t.get("roles", ["PSP_IC"])),
+            roles=frozenset(t.get("roles", [CARD_ISSUER_ROLE])),
             redirect_uris=tuple(t["redirect_uris"]),
             status=t.get("status", "active"),
             certificates=certificates.tpps.get(i, ()),

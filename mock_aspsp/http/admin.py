@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from ..bank.clock import format_duration, isoformat, parse_duration, parse_instant
 from ..formats.quoting import quoted
 from .errors import ApiError, error_model
+from ..bank.coverage import ACCOUNT_STATUSES
 from ..bank.faults import rule_problems
 from .hosts import host_name, is_allowed
 from ..sandbox import ADMIN_SOURCE
@@ -29,8 +30,6 @@ from ..formats.validation import field_path, schema_set
 from .web import sandbox, snapshot
 
 blueprint = Blueprint("admin", __name__, url_prefix="/__admin")
-
-ACCOUNT_STATUSES = ("active", "blocked", "custody")
 
 
 JSON = "application/json"

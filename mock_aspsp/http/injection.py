@@ -1,4 +1,4 @@
-"""Applies the fault rules (``faults``) to incoming requests, before any view runs."""
+"""Applies the fault rules (``bank.faults``) to incoming requests, before any view runs."""
 from __future__ import annotations
 
 import contextlib

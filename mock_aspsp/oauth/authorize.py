@@ -22,7 +22,7 @@ from ..http.errors import PageError
 from ..bank.scenario import Psu, Scenario, Tpp
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
-from ..tpp.registry import access_refusal, effective_tpp
+from ..tpp.registry import Admission, admission
 from ..http.web import sandbox, served_bank, snapshot
 from .journey import (
     Journey,
@@ -82,7 +82,7 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     return tpp, redirect_uri
 
 
-def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
+def _request_problem(admitted: Admission) -> Optional[tuple[str, str]]:
     """(error, description) for a request the TPP got wrong, sent back to its redirect URI."""
     args = request.args
     repeated = _repeated(args)
@@ -97,11 +97,9 @@ def _request_problem(tpp: Tpp) -> Optional[tuple[str, str]]:
     scope = args.get("scope", "")
     if scope not in SCOPES:
         return "invalid_scope", f"scope must be one of {', '.join(sorted(SCOPES))}"
-    refusal = access_refusal(tpp)  # revoked profile or access denied, by the scenario or the admin API
+    refusal = admitted.refusal or admitted.missing_role  # by the scenario or the admin API
     if refusal:
         return "unauthorized_client", refusal
-    if "PSP_IC" not in tpp.roles:
-        return "unauthorized_client", "the TPP does not hold the card-issuer role (PSP_IC)"
     settings = snapshot().scenario.settings
     pkce = challenge_problem(args.get("code_challenge"), args.get("code_challenge_method"),
                              settings.pkce_methods, settings.require_pkce)
@@ -115,7 +113,7 @@ def authorize() -> Response:
     now, scenario = snapshot().now, snapshot().scenario
     bank = served_bank(scenario)
     tpp, redirect_uri = _registered_client(scenario)
-    problem = _request_problem(effective_tpp(scenario, sandbox().store, tpp.client_id))
+    problem = _request_problem(admission(scenario, sandbox().store, tpp.client_id, "authorize"))
     state = request.args.get("state")
     if problem:
         return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))

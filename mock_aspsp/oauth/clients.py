@@ -15,27 +15,28 @@ from typing import Mapping
 
 from flask import request
 
-from ..formats.quoting import quoted
 from ..http.errors import OAuthError
 from ..bank.scenario import Scenario, Tpp
-from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, effective_tpp
+from ..tpp.registry import IdentityRefused, admission, check_client_certificate
 from ..store.interface import Store
 from ..tpp.transport import client_certificate
 
 
-def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Store, now: datetime) -> Tpp:
+def authenticate_client(scenario: Scenario, form: Mapping[str, str], store: Store, now: datetime,
+                        endpoint: str) -> Tpp:
+    """The TPP calling ``endpoint`` (``token``, ``revoke``): registered, proven by its QWAC, then let in by
+    the registry (a denial's reason is told only to a TPP that proved who it is)."""
     client_id = form.get("client_id")
     if not client_id:
         raise OAuthError("invalid_client", "the 'client_id' parameter is missing", 401)
-    tpp = effective_tpp(scenario, store, client_id)
-    if tpp is None:
-        raise OAuthError("invalid_client", f"no TPP is registered with client_id {quoted(client_id)}", 401)
+    admitted = admission(scenario, store, client_id, endpoint)
+    if admitted.tpp is None:
+        raise OAuthError("invalid_client", admitted.refusal, 401)
     cert, unreadable = client_certificate(request)
     try:
         check_client_certificate(cert, client_id=client_id, scenario=scenario, store=store, now=now, unreadable=unreadable)
     except IdentityRefused as refused:
         raise OAuthError("invalid_client", refused.reason, 401) from None
-    refusal = access_refusal(tpp)
-    if refusal:
-        raise OAuthError("invalid_client", refusal, 401)
-    return tpp
+    if admitted.refusal:
+        raise OAuthError("invalid_client", admitted.refusal, 401)
+    return admitted.tpp

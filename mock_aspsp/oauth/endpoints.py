@@ -44,7 +44,7 @@ def token() -> Response:
     if grant_type not in GRANTS:
         raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token")
     scenario, now = snapshot().scenario, snapshot().now
-    tpp = authenticate_client(scenario, form, sandbox().store, now)
+    tpp = authenticate_client(scenario, form, sandbox().store, now, "token")
     if grant_type == "refresh_token" and form.get("refresh_token") and misbehave(tpp.client_id, REFRESH):
         tokens.refuse_refresh(sandbox().store, now, tpp, form["refresh_token"])  # conformance module refresh-refused
     return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
@@ -54,7 +54,7 @@ def token() -> Response:
 def revoke() -> Response:
     form = _form()
     bank = served_bank(snapshot().scenario)
-    tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now)
+    tpp = authenticate_client(snapshot().scenario, form, sandbox().store, snapshot().now, "revoke")
     tokens.revoke(sandbox().store, snapshot().now, bank, tpp, form)
     return _no_store(Response(status=200))
 

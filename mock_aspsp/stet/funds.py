@@ -4,30 +4,33 @@ Checks run in the order a bank's gateway applies them: establishment,
 content negotiation, bearer token and scope, TPP registry (revoked, denied),
 X-Request-ID, TPP identity (QWAC when sent or strict, QSealC signature and
 Digest when sent or strict, PSP_IC role), body (JSON, then the version's
-STET schema, then the bank's own rules: IBAN only, consented account,
-eligibility). The decision itself is ``coverage.covers``.
+STET schema, IBAN only); then the bank's own rules, which ``bank.coverage``
+owns (consented account, closed, eligibility, coverage): this view translates
+its refusal into the API's 403.
 """
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
 
 from ..formats import jsonio
-from ..bank.coverage import covers, current_account, ineligibility
+from ..bank.coverage import FundsRefused, funds_available
 from ..conformance.modules import ANSWER, API, RATE_LIMIT_RETRY_AFTER
 from ..http.conformance import misbehave
 from ..http.errors import ApiError
 from ..bank.iban import is_valid_iban
 from ..oauth.tokens import bearer_grant
+from ..store.interface import Store
 from ..bank.scenario import Scenario
-from ..tpp.registry import IdentityRefused, access_refusal, check_client_certificate, check_request_signature, effective_tpp
+from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
 from ..formats.validation import schema_set
 from ..http.web import request_body, sandbox, served_bank, snapshot
-from .versions import ApiVersion, version_for
+from .versions import PREFIXES, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
 
@@ -41,7 +44,7 @@ SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x
 def _version(prefix: str) -> ApiVersion:
     version = version_for(prefix)
     if version is None:
-        raise ApiError(404, f"no API version {prefix}; this bank serves v1, v1.4.2 and v1.6.2")
+        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(PREFIXES[:-1])} and {PREFIXES[-1]}")
     return version
 
 
@@ -110,7 +113,7 @@ def _link(path: str) -> dict:
     return {"self": {"href": path.lstrip("/")}}
 
 
-def _check_identity(request: Request, scenario: Scenario, store, now, client_id: str):
+def _check_identity(request: Request, scenario: Scenario, store: Store, now: datetime, client_id: str):
     """The TPP's QWAC (when sent; required when strict) and QSealC signature (likewise); returns the
     QSealC that signed the call, or None. 401 when nothing usable was sent or the signature does not
     verify, 403 when a certificate is refused (README, "Error reference")."""
@@ -157,30 +160,22 @@ def funds_confirmations(prefix: str) -> Response:
     _check_accept(current)
     grant = bearer_grant(store, now, bank, current.headers.get("Authorization"), version)
     g.client_id = grant.client_id
-    tpp = effective_tpp(scenario, store, grant.client_id)
-    if tpp is None:
-        raise ApiError(403, "the TPP's profile is revoked at this bank")
-    refusal = access_refusal(tpp)
-    if refusal:
-        raise ApiError(403, refusal)
+    admitted = admission(scenario, store, grant.client_id, "funds-confirmations")
+    if admitted.refusal:
+        raise ApiError(403, admitted.refusal)
     _misbehave(misbehave(grant.client_id, API), store, now, grant)
     _request_id(current)
     qsealc = _check_identity(current, scenario, store, now, grant.client_id)
-    if qsealc is None and "PSP_IC" not in tpp.roles:  # a QSealC was checked for PSP_IC itself
-        raise ApiError(403, "the TPP does not hold the card-issuer role (PSP_IC) required for funds confirmations")
+    if qsealc is None and admitted.missing_role:  # a QSealC was checked for the role itself
+        raise ApiError(403, admitted.missing_role)
     body, text = _body(current, version)
     iban = _iban(body)
     amount = _amount(body)
-    if iban != grant.iban:
-        raise ApiError(403, "accountId.iban: the PSU did not consent to funds checks on this account")
-    account = scenario.account(bank, iban)
-    if account is None:
-        raise ApiError(403, "accountId.iban: this account is closed at this bank")
-    account = current_account(account, store.account_changes(bank, iban))
-    reason = ineligibility(account)
-    if reason and scenario.settings.ineligible_accounts == "error":
-        raise ApiError(403, f"accountId.iban: {reason}")
-    result = reason is None and covers(account, body["instructedAmount"]["currency"], amount)
+    try:
+        result = funds_available(scenario, bank, grant.iban, iban, body["instructedAmount"]["currency"], amount,
+                                 store.account_changes)
+    except FundsRefused as refused:
+        raise ApiError(403, f"accountId.iban: {refused.reason}") from None
     if misbehave(grant.client_id, ANSWER):  # conformance module funds-false
         result = False
     return Response(_report(text, result, current.path), 200, content_type=HAL_JSON)

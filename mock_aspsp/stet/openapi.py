@@ -1,6 +1,6 @@
 """``GET /stet/psd2/{version}/openapi.json``: an OpenAPI 3.1 document per API version.
 
-Built from the very schema file the request validator uses (``validation.schema_set``),
+Built from the very schema file the request validator uses (``formats.validation.schema_set``),
 so the document cannot drift from what the bank checks: the ``$defs`` become
 ``components/schemas`` (OpenAPI 3.1 takes JSON Schema 2020-12 as it is), and the
 file's ``x-stet`` metadata gives the headers, the scope and the error statuses.

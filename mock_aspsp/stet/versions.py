@@ -24,6 +24,7 @@ VERSIONS = (
     ApiVersion("v1.6.2", "1.6.2.0", "cbpii"),
 )
 SCOPES = frozenset(v.scope for v in VERSIONS)
+PREFIXES = tuple(v.prefix for v in VERSIONS)  # as paths name the versions
 
 
 _BY_PREFIX = {v.prefix: v for v in VERSIONS}

@@ -12,21 +12,23 @@ from typing import Optional, Sequence
 from .. import __version__
 # Only light modules here: `mock-aspsp health` runs every few seconds in a container, and --help should
 # be quick; each command imports what it uses.
-from ..config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, admin_exposure_warning, from_environment,
-                     float_env, int_env, with_state_file)
+from ..config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_WORKERS, admin_exposure_warning,
+                      from_environment, serve_environment, with_state_file)
 from ..resources import default_scenario, find_scenario, shipped_scenarios
 from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
+from ..stet.versions import PREFIXES
 from ..testing import TPP_REDIRECT_URI
 from .serving import Limits
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 A sandbox of a French bank (ASPSP) serving the STET PSD2 funds-availability
 API to card issuers (CBPII / PIISP): OAuth2 redirect with the bank's own SCA
-and consent pages, /token, and POST /stet/psd2/{v1,v1.4.2,v1.6.2}/funds-confirmations.
+and consent pages, /token, and POST /stet/psd2/{{{','.join(PREFIXES)}}}/funds-confirmations.
 """
 
 
 def _parser() -> argparse.ArgumentParser:
+    env = serve_environment()  # the options' defaults
     parser = argparse.ArgumentParser(prog="mock-aspsp", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"mock-aspsp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -46,18 +48,17 @@ def _parser() -> argparse.ArgumentParser:
         help="scenario YAML file, or the name of a shipped scenario (mock-aspsp scenario list) "
              f"(env MOCK_ASPSP_SCENARIO; default: the shipped {default_scenario().stem})",
     )
-    serve.add_argument("--host", default=os.environ.get("MOCK_ASPSP_HOST", DEFAULT_HOST),
+    serve.add_argument("--host", default=env.host,
                        help=f"address to listen on (env MOCK_ASPSP_HOST; default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=int_env("MOCK_ASPSP_PORT", DEFAULT_PORT),
+    serve.add_argument("--port", type=int, default=env.port,
                        help=f"port to listen on (env MOCK_ASPSP_PORT; default {DEFAULT_PORT})")
-    serve.add_argument("--workers", type=int, default=int_env("MOCK_ASPSP_WORKERS", 2),
-                       help="worker processes (env MOCK_ASPSP_WORKERS; default 2)")
-    serve.add_argument("--client-timeout", type=float, metavar="SECONDS",
-                       default=float_env("MOCK_ASPSP_CLIENT_TIMEOUT", Limits.client_timeout),
+    serve.add_argument("--workers", type=int, default=env.workers,
+                       help=f"worker processes (env MOCK_ASPSP_WORKERS; default {DEFAULT_WORKERS})")
+    serve.add_argument("--client-timeout", type=float, metavar="SECONDS", default=env.client_timeout,
                        help="close a connection that has not sent a complete request head within this time: "
                             "idle from the start, kept alive between requests, trickling its headers, or still "
                             f"in its TLS handshake (env MOCK_ASPSP_CLIENT_TIMEOUT; default {Limits.client_timeout:g})")
-    serve.add_argument("--threads", type=int, metavar="N", default=int_env("MOCK_ASPSP_THREADS", Limits.threads),
+    serve.add_argument("--threads", type=int, metavar="N", default=env.threads,
                        help="requests one worker runs at once; a request whose body trickles in holds one until "
                             f"it is complete (env MOCK_ASPSP_THREADS; default {Limits.threads})")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
@@ -82,11 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         "Either terminate TLS here (--tls-cert, --tls-key, --client-ca), or run behind a TLS-terminating "
         "proxy that forwards the client certificate in a header (--client-cert-header).",
     )
-    tls.add_argument("--tls-cert", metavar="FILE", default=os.environ.get("MOCK_ASPSP_TLS_CERT"),
+    tls.add_argument("--tls-cert", metavar="FILE", default=env.tls_cert,
                      help="serve HTTPS with this PEM server certificate (env MOCK_ASPSP_TLS_CERT)")
-    tls.add_argument("--tls-key", metavar="FILE", default=os.environ.get("MOCK_ASPSP_TLS_KEY"),
+    tls.add_argument("--tls-key", metavar="FILE", default=env.tls_key,
                      help="private key of --tls-cert, if not in the same file (env MOCK_ASPSP_TLS_KEY)")
-    tls.add_argument("--client-ca", metavar="FILE", default=os.environ.get("MOCK_ASPSP_CLIENT_CA"),
+    tls.add_argument("--client-ca", metavar="FILE", default=env.client_ca,
                      help="ask TLS clients for a certificate issued by these CA(s) (PEM); optional at the TLS "
                           "level, required by /token, /revoke and the API in strict scenarios "
                           "(env MOCK_ASPSP_CLIENT_CA)")

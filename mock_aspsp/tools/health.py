@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from typing import Mapping, Optional
 
-from ..config import DEFAULT_HOST, DEFAULT_PORT, int_env
+from ..config import DEFAULT_HOST, serve_environment
 
 DEFAULT_TIMEOUT_S = 2.0
 _ANY_ADDRESS = {"": DEFAULT_HOST, "0.0.0.0": DEFAULT_HOST, "::": "::1"}  # listening on all: ask loopback
@@ -22,12 +22,11 @@ _ANY_ADDRESS = {"": DEFAULT_HOST, "0.0.0.0": DEFAULT_HOST, "::": "::1"}  # liste
 
 def local_url(env: Mapping[str, str] = os.environ) -> str:
     """The address ``serve`` listens on with these variables, as a client on the same machine reaches it."""
-    scheme = "https" if env.get("MOCK_ASPSP_TLS_CERT") else "http"
-    host = env.get("MOCK_ASPSP_HOST", DEFAULT_HOST)
-    host = _ANY_ADDRESS.get(host, host)
+    serving = serve_environment(env)
+    host = _ANY_ADDRESS.get(serving.host, serving.host)
     if ":" in host:
         host = f"[{host}]"
-    return f"{scheme}://{host}:{int_env('MOCK_ASPSP_PORT', DEFAULT_PORT, env)}"
+    return f"{'https' if serving.tls_cert else 'http'}://{host}:{serving.port}"
 
 
 def problem(url: str, timeout: float = DEFAULT_TIMEOUT_S) -> Optional[str]:

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
+from ..config import DEFAULT_CLIENT_TIMEOUT_S, DEFAULT_THREADS
 from ..formats import jsonio
 
 if TYPE_CHECKING:
@@ -52,10 +53,10 @@ class Limits:
 
     # Seconds a connection may take to deliver a complete request head: idle from the start, kept
     # alive between requests, trickling its headers, or (TLS) still in its handshake. Then closed.
-    client_timeout: float = 10.0
+    client_timeout: float = DEFAULT_CLIENT_TIMEOUT_S
     # Requests one worker runs at once. A request whose body trickles in holds one until the body
     # is complete; the others go on.
-    threads: int = 8
+    threads: int = DEFAULT_THREADS
 
 
 class AccessLog:

@@ -1,27 +1,34 @@
 """The bank's TPP registry as each request sees it, and the identity checks built on it.
 
-The scenario registers TPPs (status, denial, certificates, trusted CAs,
+The scenario registers TPPs (status, denial, roles, certificates, trusted CAs,
 revoked certificates); the admin API can revoke or deny a TPP and revoke a
 certificate while the mock runs (kept in the store, so every worker sees it).
-These functions combine both and know nothing of HTTP: the endpoints turn
+``admission`` is the one gate every endpoint asks ("may this TPP call this
+endpoint now"): ``/authorize``, ``/token``, ``/revoke`` and the API. These
+functions combine both sources and know nothing of HTTP: the endpoints turn
 their reasons into OAuth errors, redirects or STET ErrorModels.
 """
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ..formats.quoting import quoted
 from ..store.interface import Store
 from .certificates import CertificateRejected, TppCertificate, check_certificate
 from .qcstatements import QC_TYPE_ESEAL, QC_TYPE_WEB, QcStatementError, qc_types
 from .signatures import DEFAULT_REQUIRED_HEADERS, SignatureRejected, check_digest, verify_request
 
 STRICT = "strict"
-QSEALC_ROLE = "PSP_IC"  # funds confirmations are for card-based payment instrument issuers
+CARD_ISSUER_ROLE = "PSP_IC"  # funds confirmations are for card-based payment instrument issuers
+# The role each endpoint asks of a TPP (endpoints as the route table and fault rules name them): the
+# PSU's journey and the API are for card issuers; /token and /revoke answer any registered TPP.
+REQUIRED_ROLES = {"authorize": CARD_ISSUER_ROLE, "funds-confirmations": CARD_ISSUER_ROLE}
 
 
 def effective_tpp(scenario, store: Store, client_id: str):
@@ -38,7 +45,32 @@ def revoked_fingerprints(scenario, store: Store) -> frozenset[str]:
     return scenario.revoked_certificates | store.revoked_certificates()
 
 
-def access_refusal(tpp) -> Optional[str]:
+@dataclass(frozen=True)
+class Admission:
+    """The registry's answer to "may this TPP call this endpoint now"."""
+
+    tpp: Any  # the scenario's TPP with the admin API's changes applied; None: not registered
+    refusal: Optional[str] = None  # why it may not, whatever it sends (unknown, revoked, denied); None: it may
+    # Why it may not, unless the call proves the role another way (the API: a QSealC holding it): the
+    # endpoint asks a role the registry does not give this TPP. None: it holds it, or none is asked.
+    missing_role: Optional[str] = None
+
+
+def admission(scenario, store: Store, client_id: str, endpoint: str) -> Admission:
+    """May the TPP ``client_id`` call ``endpoint`` now: registered (the admin API's changes included), its
+    profile active, not denied, and holding the role the endpoint asks (``REQUIRED_ROLES``). Each endpoint
+    reads the parts in its own order of checks (README, "Funds decision")."""
+    tpp = effective_tpp(scenario, store, client_id)
+    if tpp is None:
+        return Admission(None, f"no TPP is registered with client_id {quoted(client_id)}")
+    role = REQUIRED_ROLES.get(endpoint)
+    missing = None
+    if role is not None and role not in tpp.roles:
+        missing = f"the TPP does not hold the card-issuer role ({role}) required for funds confirmations"
+    return Admission(tpp, _refusal(tpp), missing)
+
+
+def _refusal(tpp) -> Optional[str]:
     """Why the bank refuses this TPP whatever it sends (revoked profile, justified denial), or None."""
     if tpp.status != "active":
         return "the TPP's profile is revoked at this bank"
@@ -144,7 +176,7 @@ def check_request_signature(
     try:
         check_certificate(
             cert, client_id=client_id, trusted_cas=scenario.trusted_cas,
-            revoked_fingerprints=revoked_fingerprints(scenario, store), now=now, required_role=QSEALC_ROLE,
+            revoked_fingerprints=revoked_fingerprints(scenario, store), now=now, required_role=CARD_ISSUER_ROLE,
         )
     except CertificateRejected as error:
         raise IdentityRefused(403, f"QSealC refused: {error.reason}") from None

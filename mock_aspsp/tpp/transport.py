@@ -3,7 +3,7 @@
 Two sources, in this order:
 
 * TLS terminated by the server itself (``mock-aspsp serve --tls-cert --tls-key
-  --client-ca``): served by gunicorn (see ``serving``), which hands the
+  --client-ca``): served by gunicorn (see ``tools.serving``), which hands the
   connection's socket over in the WSGI environ; the peer certificate is read
   from it. Client certificates are
   optional at the TLS level (the PSU's browser has none), so each endpoint

@@ -43,14 +43,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import yaml
 
-from mock_aspsp.testing import free_port, stop_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI, free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: the redis_server and hostile_clients helpers the tests use too
 from hostile_clients import FUNDS_PATH as PATH, IBAN, idle_capacity, under_attack  # noqa: E402
 BIN = Path(sys.executable).parent
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
 BODY = json.dumps({"paymentCoverageRequestId": "bench-1", "instructedAmount": {"currency": "EUR", "amount": "10.00"},
                    "accountId": {"iban": IBAN}})
 

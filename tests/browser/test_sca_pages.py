@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from served_process import CLIENT_ID, REDIRECT_URI, served_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from served_process import CLIENT_ID, HEADLESS_IBAN, HEADLESS_PSU, REDIRECT_URI, headless_tokens
+from mock_aspsp.testing import HEADLESS_IBAN, HEADLESS_PSU, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 pytestmark = pytest.mark.e2e
 BODY = {"paymentCoverageRequestId": "race", "instructedAmount": {"currency": "EUR", "amount": "1"},
@@ -33,7 +33,7 @@ def test_twenty_parallel_exchanges_of_one_code_give_exactly_one_success(served):
 
 
 def test_parallel_refreshes_leave_exactly_one_valid_access_token(served):
-    tokens = headless_tokens(served.url)
+    tokens = served.link()
     form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": CLIENT_ID}
 
     def refresh(_):

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from served_process import free_port
+from mock_aspsp.testing import free_port
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import ssl
 import pytest
 
 from hostile_clients import under_attack
-from served_process import headless_tokens, served_process, tls_args
+from served_process import served_process, tls_args
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def _closed_in_time(seen, kind):
 
 def test_idle_and_trickling_clients_stall_nothing(tmp_path):
     with served_process(tmp_path, "--client-timeout", str(CLIENT_TIMEOUT)) as served:
-        token = headless_tokens(served.url).access_token
+        token = served.link().access_token
         normal, seen = under_attack(served.url, token, SECONDS,
                                     {"idle": 64, "header_trickle": 4, "body_trickle": 4})
     assert not normal.failures, normal.failures[:5]
@@ -43,7 +43,7 @@ def test_tls_handshakes_never_finished_stall_nothing(tmp_path):
     with served_process(tmp_path, *args, "--client-timeout", str(CLIENT_TIMEOUT), "--threads", "16",
                         ca_file=ca) as served:
         context = ssl.create_default_context(cafile=str(ca))
-        token = headless_tokens(served.url, verify=str(ca)).access_token
+        token = served.link().access_token
         normal, seen = under_attack(served.url, token, SECONDS, {"idle": 64, "half_handshake": 8}, context)
     assert not normal.failures, normal.failures[:5]
     assert len(normal.latencies) > 50 and normal.p99_ms() < 1000, (len(normal.latencies), normal.p99_ms())

@@ -15,7 +15,8 @@ import requests
 import yaml
 
 from mock_aspsp.resources import default_scenario
-from served_process import CLIENT_ID, REDIRECT_URI, served_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 THREADS = 8

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from served_process import headless_tokens, served_process, tls_args
+from served_process import served_process, tls_args
 
 pytestmark = pytest.mark.e2e
 
@@ -101,7 +101,7 @@ def server(request, tmp_path_factory):
     with served_process(workdir, *args, ca_file=ca) as served:
         context = ssl.create_default_context(cafile=str(ca)) if ca else None
         verify = str(ca) if ca else True
-        yield served, context, verify, headless_tokens(served.url, verify=str(ca) if ca else None).access_token, all_workers(served)
+        yield served, context, verify, served.link().access_token, all_workers(served)
 
 
 @pytest.mark.parametrize("name,data", CASES, ids=[name for name, _ in CASES])

@@ -15,7 +15,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from served_process import CLIENT_ID, REDIRECT_URI, served_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 pytestmark = pytest.mark.e2e
 GUESSES = 20

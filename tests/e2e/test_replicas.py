@@ -14,7 +14,8 @@ import pytest
 import requests
 import yaml
 
-from served_process import CLIENT_ID, HEADLESS_IBAN, HEADLESS_PSU, REDIRECT_URI, served_process
+from mock_aspsp.testing import HEADLESS_IBAN, HEADLESS_PSU, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 pytestmark = pytest.mark.e2e
 

@@ -2,7 +2,7 @@
 import pytest
 import requests
 
-from served_process import HEADLESS_IBAN, headless_tokens
+from mock_aspsp.testing import HEADLESS_IBAN
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ def confirm(url, access):
 
 
 def test_account_patch_and_revocation_reach_every_worker(served):
-    access = headless_tokens(served.url).access_token
+    access = served.link().access_token
     assert all(confirm(served.url, access).json()["result"] for _ in range(6))
     patched = requests.patch(f"{served.url}/__admin/accounts/{HEADLESS_IBAN}", json={"balance": "0", "overdraft": "0"})
     assert patched.status_code == 200
@@ -30,7 +30,7 @@ def test_account_patch_and_revocation_reach_every_worker(served):
 
 
 def test_rule_limited_to_two_uses_fires_twice_across_workers(served):
-    access = headless_tokens(served.url).access_token
+    access = served.link().access_token
     added = requests.post(f"{served.url}/__admin/rules", json={"action": {"status": 429, "retry_after": 1},
                                                               "times": 2})
     assert added.status_code == 201
@@ -39,7 +39,7 @@ def test_rule_limited_to_two_uses_fires_twice_across_workers(served):
 
 
 def test_drop_rule_closes_the_connection_without_an_answer(served):
-    access = headless_tokens(served.url).access_token
+    access = served.link().access_token
     requests.post(f"{served.url}/__admin/rules", json={"name": "cut", "action": {"drop": True}, "times": 1})
     with pytest.raises(requests.ConnectionError):
         confirm(served.url, access)

@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+
 pytestmark = pytest.mark.e2e
 
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
 IBAN = "YY13RDHN98392489481620896668799742"
 BODY = {
     "paymentCoverageRequestId": "MyCoverage123456",

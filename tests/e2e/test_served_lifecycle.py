@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from mock_aspsp.testing import free_port, stop_process, wait_until_healthy
-from served_process import HEADLESS_IBAN, console_script, headless_tokens, served_process
+from mock_aspsp.testing import HEADLESS_IBAN
+from served_process import console_script, served_process
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def confirm(served, token):
 
 def test_sigterm_lets_the_request_under_way_finish(tmp_path):
     with served_process(tmp_path) as served:
-        token = headless_tokens(served.url).access_token
+        token = served.link().access_token
         added = requests.post(f"{served.url}/__admin/rules", timeout=10, json={
             "match": {"endpoint": "funds-confirmations"}, "action": {"delay": f"PT{DELAY_S}S"}})
         assert added.status_code == 201, added.text
@@ -53,7 +54,7 @@ def test_sigterm_lets_the_request_under_way_finish(tmp_path):
 
 def test_a_worker_that_dies_is_replaced(tmp_path):
     with served_process(tmp_path) as served:
-        token = headless_tokens(served.url).access_token
+        token = served.link().access_token
         before = workers_of(served)
         assert len(before) == 2
         os.kill(min(before), signal.SIGKILL)

@@ -17,13 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from served_process import console_script, served_process
 
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
 PATH = "/stet/psd2/v1.4.2/funds-confirmations"
 BODY = json.dumps({"paymentCoverageRequestId": "mtls-1", "instructedAmount": {"currency": "EUR", "amount": "100"},
                    "accountId": {"iban": "FR7630007000020009876540145"}}).encode()

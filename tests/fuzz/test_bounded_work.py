@@ -12,7 +12,7 @@ import time
 import pytest
 import yaml
 
-from conftest import CLIENT_ID, REDIRECT_URI
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox

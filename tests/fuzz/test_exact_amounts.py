@@ -11,7 +11,8 @@ import json
 import pytest
 import yaml
 
-from conftest import PORTAL_IBAN, assert_error_model
+from mock_aspsp.testing import PORTAL_IBAN
+from support import assert_error_model
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 

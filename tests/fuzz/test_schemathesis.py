@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
 
 from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.formats.validation import schema_set
-from served_process import HEADLESS_IBAN, headless_tokens, served_process
+from mock_aspsp.testing import HEADLESS_IBAN
+from served_process import served_process
 
 pytestmark = pytest.mark.e2e
 
@@ -79,7 +80,7 @@ def assert_oauth_error(response):
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.prefix)
 def test_funds_confirmations(server, version, mode):
     # The headless PSU's token for this version's scope (one live pair per PSU/TPP: fetched per test).
-    bearer = {"Authorization": f"Bearer {headless_tokens(server.url, version.scope).access_token}"}
+    bearer = {"Authorization": f"Bearer {server.link(version.scope).access_token}"}
     operation = load(server, version.prefix)[f"/stet/psd2/{version.prefix}/funds-confirmations"]["POST"]
     checks = CHECKS if mode is GenerationMode.POSITIVE else NEGATIVE_CHECKS
     statuses = []
@@ -102,7 +103,7 @@ def test_funds_confirmations(server, version, mode):
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.prefix)
 def test_funds_confirmations_answer_conforms_on_the_consented_account(server, version):
     """Generated bodies rarely name the consented IBAN: one explicit case reaches the 200 answer."""
-    bearer = {"Authorization": f"Bearer {headless_tokens(server.url, version.scope).access_token}"}
+    bearer = {"Authorization": f"Bearer {server.link(version.scope).access_token}"}
     operation = load(server, version.prefix)[f"/stet/psd2/{version.prefix}/funds-confirmations"]["POST"]
     body = {"paymentCoverageRequestId": "fuzz-1", "instructedAmount": {"currency": "EUR", "amount": "10.00"},
             "accountId": {"iban": HEADLESS_IBAN}}

@@ -16,7 +16,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CLIENT_ID, PORTAL_IBAN, STET_OF, headless_tokens
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID
+from support import SCOPE_OF, STET_OF, headless_tokens
 from mock_aspsp.bank.iban import is_valid_iban
 from mock_aspsp.bank.clock import parse_duration
 from mock_aspsp.resources import default_scenario
@@ -27,7 +28,6 @@ from mock_aspsp.formats.validation import schema_set
 PROPERTY = settings(max_examples=40, derandomize=True, database=None, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 BRUNO_IBAN = "FR7630007000020009876540145"
-VERSION_SCOPE = {"v1": "piisp", "v1.4.2": "cbpii", "v1.6.2": "cbpii"}
 NEWLINES = st.sampled_from(["\n", "\n\n", " \n"])
 
 
@@ -80,7 +80,7 @@ def test_the_full_bodies_are_valid():
 @PROPERTY
 @given(version=st.sampled_from(sorted(STET_OF)), data=st.data(), newline=NEWLINES)
 def test_api_body_string_fields_with_a_newline(client, tpp, version, data, newline):
-    access = headless_tokens(tpp, "bruno", scope=VERSION_SCOPE[version])["access_token"]
+    access = headless_tokens(tpp, "bruno", scope=SCOPE_OF[version])["access_token"]
     body = full_body(version)
     path, value = data.draw(st.sampled_from(sorted(leaves(body))))
     response = tpp.confirm(access, body=changed(body, path, value + newline), version=version)

@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import CLIENT_ID, REDIRECT_URI, START, shipped_scenario
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from support import START, shipped_scenario
 from mock_aspsp.tools.pki import issue_ca, issue_tpp_certificates
 from mock_aspsp.tpp.signatures import make_key_id, sign_request
 

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PORTAL_IBAN, START, portal_body
+from mock_aspsp.testing import PORTAL_IBAN
+from support import portal_body, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config

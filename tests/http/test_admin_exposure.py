@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import START, assert_error_model
+from support import assert_error_model, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config, admin_exposure_warning, from_environment

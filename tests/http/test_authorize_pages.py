@@ -6,15 +6,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from conftest import (
-    ALICE_OTHER_IBAN,
-    CLIENT_ID,
-    PORTAL_IBAN,
-    REDIRECT_URI,
-    assert_error_page,
-    callback_params,
-    shipped_scenario,
-)
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from support import ALICE_OTHER_IBAN, assert_error_page, callback_params, shipped_scenario
 
 XSS = "<script>alert(1)</script>"
 

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conftest import CLIENT_ID
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
 from conformance_world import HEADER, GoodTpp, RealClock, world
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock

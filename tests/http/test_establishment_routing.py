@@ -3,14 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (
-    PORTAL_IBAN,
-    assert_error_model,
-    assert_error_page,
-    assert_oauth_error,
-    callback_params,
-    portal_body,
-)
+from mock_aspsp.testing import PORTAL_IBAN
+from support import assert_error_model, assert_error_page, assert_oauth_error, callback_params, portal_body
 
 ERWAN_IBAN = "FR7613807000100001111110185"
 ERWAN = {"login": "erwan", "password": "erwan-password", "otp": "654321", "iban": ERWAN_IBAN}

@@ -2,7 +2,8 @@
 import pytest
 import yaml
 
-from conftest import PORTAL_IBAN, portal_body
+from mock_aspsp.testing import PORTAL_IBAN
+from support import portal_body
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 

@@ -6,14 +6,8 @@ import json
 
 import pytest
 
-from conftest import (
-    ALICE_OTHER_IBAN,
-    PORTAL_IBAN,
-    SCOPE_OF,
-    STET_OF,
-    assert_error_model,
-    portal_body,
-)
+from mock_aspsp.testing import PORTAL_IBAN
+from support import ALICE_OTHER_IBAN, assert_error_model, portal_body, SCOPE_OF, STET_OF
 
 VERSIONS = list(STET_OF)
 URL = "/stet/psd2/{}/funds-confirmations"

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (
-    STET_OF,
-    SCOPE_OF,
-    assert_error_model,
-    headless_tokens,
-    portal_body,
-    scenario_variant,
-    shipped_scenario,
+from support import (
+    assert_error_model, headless_tokens, portal_body, scenario_variant, SCOPE_OF, shipped_scenario, STET_OF,
 )
 
 VERSIONS = list(STET_OF)

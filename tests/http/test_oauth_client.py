@@ -16,7 +16,8 @@ from authlib.common.security import generate_token
 from authlib.common.urls import url_decode
 from authlib.integrations.requests_client import OAuth2Session
 
-from served_process import CLIENT_ID, REDIRECT_URI, served_process
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from served_process import served_process
 
 pytestmark = pytest.mark.e2e
 

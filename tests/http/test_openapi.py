@@ -6,7 +6,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from conftest import portal_body
+from support import portal_body
 from mock_aspsp.stet.openapi import build_document, document_json
 from mock_aspsp.stet.versions import VERSIONS, version_for
 from mock_aspsp.formats.validation import schema_set

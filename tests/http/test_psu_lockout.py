@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import PORTAL_IBAN, callback_params, scenario_variant
+from mock_aspsp.testing import PORTAL_IBAN
+from support import callback_params, scenario_variant
 
 LOCKED = "Accès temporairement bloqué"
 

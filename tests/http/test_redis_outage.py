@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (START, TppDriver, assert_error_model, assert_error_page, assert_oauth_error, headless_code,
-                      portal_body)
+from support import (
+    assert_error_model, assert_error_page, assert_oauth_error, headless_code, portal_body, START, TppDriver,
+)
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config

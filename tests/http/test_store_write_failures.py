@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (START, TppDriver, assert_error_model, assert_error_page, assert_oauth_error, headless_tokens,
-                      portal_body)
+from support import (
+    assert_error_model, assert_error_page, assert_oauth_error, headless_tokens, portal_body, START, TppDriver,
+)
 from mock_aspsp.store import journal_files
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock

@@ -20,16 +20,8 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import (
-    CLIENT_ID,
-    REDIRECT_URI,
-    START,
-    assert_error_model,
-    assert_oauth_error,
-    callback_params,
-    portal_body,
-    shipped_scenario,
-)
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from support import assert_error_model, assert_oauth_error, callback_params, portal_body, shipped_scenario, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config

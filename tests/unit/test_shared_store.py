@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from conftest import START
+from support import START
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox

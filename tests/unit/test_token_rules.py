@@ -11,13 +11,12 @@ from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from mock_aspsp.store import open_store
 from mock_aspsp.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
-CLIENT_ID = "PSDFR-ACPR-12345"
-REDIRECT_URI = "https://tpp.example.com/callback"
 IBAN = "YY13RDHN98392489481620896668799742"
 V142 = version_for("v1.4.2")
 

@@ -3,7 +3,7 @@ import os
 
 import yaml
 
-from conftest import START
+from support import START
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import Sandbox

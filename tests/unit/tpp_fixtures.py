@@ -7,12 +7,12 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
 from mock_aspsp.tools.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
 from mock_aspsp.tpp.certificates import TppCertificate, load_certificate
 from mock_aspsp.tpp.qcstatements import Psd2QcStatement
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
-CLIENT_ID = "PSDFR-ACPR-12345"
 NAME = "My TPP"
 KEY_ID_PREFIX = "https://tpp.example/certs/qsealc"
 

@@ -1,0 +1,36 @@
+"""The admin API keeps mock time within what every later request can compute, and refuses criteria
+that are not strings."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"advance": "P99999999D"},  # past year 9999
+        {"advance": "P999999999999D"},  # not even a timedelta
+        {"set": "9999-12-31T23:00:00Z"},  # any expiry computed from it overflows
+        {"set": "0001-01-01T00:00:00Z"},
+    ],
+)
+def test_a_clock_move_out_of_range_is_refused_and_the_sandbox_keeps_answering(client, body):
+    response = client.post("/__admin/clock", json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    message = response.get_json()["message"]
+    assert "mock time must stay between" in message or "too long a duration" in message, message
+    assert client.get("/__admin/health").status_code == 200
+    assert client.get("/__admin/clock").get_json()["offset"] == "PT0S"
+
+
+def test_a_clock_set_far_ahead_but_in_range_still_works(client, tpp):
+    assert client.post("/__admin/clock", json={"set": "2999-01-01T00:00:00Z"}).status_code == 200
+    tokens = tpp.tokens()
+    assert tpp.confirm(tokens["access_token"]).get_json()["result"] is True
+
+
+@pytest.mark.parametrize("body", [{"psu": ["alice"]}, {"client_id": {"a": 1}}, {"bank": 30007}])
+def test_admin_revoke_with_a_criterion_that_is_not_a_string_is_a_400(client, body):
+    response = client.post("/__admin/tokens/revoke", json=body)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["message"].endswith("must be a string")
