@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .traffic import (CALLS, WARNING, Verdict, evidence, is_code_exchange, is_refresh, kind,
-                      observed, outcome, refresh_token_of)
+                      observed, outcome)
 
 PORTAL = "bank portal, funds availability: " + '"Retrieve your token"'
 STATE_BITS = 128
@@ -107,14 +107,16 @@ def no_reuse_of_dead_access_token(entries: list[dict]) -> Verdict:
 
 
 def old_access_token_dropped_after_refresh(entries: list[dict]) -> Verdict:
-    chain = refresh_token_of(entries)
+    issued: dict[str, set[str]] = {}  # refresh token -> the access tokens issued with it so far
     old: set[str] = set()
     judged, failures = 0, []
     for entry in entries:
         facts = observed(entry)
         if is_refresh(entry) and facts.get("issued_access"):
             judged += 1
-            old |= {a for a, r in chain.items() if r == facts.get("refresh_hash") and a != facts["issued_access"]}
+            old |= issued.get(facts.get("refresh_hash"), set())
+        if kind(entry) == "token" and facts.get("issued_access"):
+            issued.setdefault(facts.get("issued_refresh") or facts.get("refresh_hash"), set()).add(facts["issued_access"])
         elif kind(entry) == "api" and facts.get("access_hash") in old:
             failures.append(evidence(entry, "the access token replaced by a refresh was used"))
     return outcome(failures, judged, "{judged} refresh(es), the old access token never used again",

@@ -51,18 +51,6 @@ def of_client(entries: Iterable[dict], client_id: str) -> list[dict]:
     return mine
 
 
-def refresh_token_of(entries: Iterable[dict]) -> dict[str, str]:
-    """access token fingerprint -> the refresh token's it was issued with (code exchange or refresh)."""
-    chain: dict[str, str] = {}
-    for entry in entries:
-        facts = observed(entry)
-        if kind(entry) == "token" and facts.get("issued_access"):
-            refresh = facts.get("issued_refresh") or facts.get("refresh_hash")
-            if refresh:
-                chain[facts["issued_access"]] = refresh
-    return chain
-
-
 def is_refresh(entry: dict, refresh_hash: Optional[str] = None) -> bool:
     facts = observed(entry)
     return (kind(entry) == "token" and facts.get("grant_type") == "refresh_token"

@@ -139,8 +139,9 @@ class GoodTpp:
         self.access = response.get_json()["access_token"]
         return True
 
-    def call(self, amount: str, access: Optional[str] = None, request_id: Optional[str] = None):
-        body = json.dumps({"paymentCoverageRequestId": secrets.token_hex(8),
+    def call(self, amount: str, access: Optional[str] = None, request_id: Optional[str] = None,
+             coverage_id: Optional[str] = None):
+        body = json.dumps({"paymentCoverageRequestId": coverage_id or secrets.token_hex(8),
                            "instructedAmount": {"currency": "EUR", "amount": amount},
                            "accountId": {"iban": BRUNO_IBAN}}).encode()
         headers = {"Authorization": f"Bearer {access or self.access}", "X-Request-ID": request_id or self.request_id(),
@@ -159,7 +160,9 @@ class GoodTpp:
         if response.status_code in (429, 503) and response.headers.get("Retry-After", "").isdigit():
             self.wait(int(response.headers["Retry-After"]))
             response = self.call(amount)
-        if response.status_code == 401:
+        for _ in range(2):  # a 401: refresh (a new journey if that is refused), then retry, twice at most
+            if response.status_code != 401:
+                break
             if not (self.refresh() or self.link()):
                 return None
             response = self.call(amount)
