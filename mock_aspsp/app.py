@@ -12,21 +12,21 @@ from typing import Optional
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from .http import injection, journal
 from .bank.clock import Clock
+from .bank.scenario import read_scenario
 from .config import Config
 from .formats.quoting import QUOTE_MAX
+from .formats.validation import compiled
+from .http import injection, journal
 from .http.errors import ApiError, OAuthError, PageError, UnknownBank
 from .http.responses import api_error, by_audience, oauth_error, page_error, unknown_bank
 from .http.routes import current_route
+from .http.web import MAX_BODY, sandbox
 from .sandbox import Sandbox
-from .bank.scenario import read_scenario
 from .stet.funds import REQUEST_DEFINITION
 from .stet.versions import VERSIONS
 from .store import open_store
 from .store.records import StoreUnavailable
-from .formats.validation import compiled
-from .http.web import MAX_BODY, sandbox
 
 log = logging.getLogger("mock_aspsp")
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from mock_aspsp.testing import TPP_CLIENT_ID, HEADLESS_PSU, AdminClient, RunningSandbox, Tokens, start_server, stop_process
+from mock_aspsp.testing import (HEADLESS_PSU, TPP_CLIENT_ID, AdminClient, RunningSandbox, Tokens, start_server,
+                                stop_process)
 
 STOP_LIMIT_S = 20
 

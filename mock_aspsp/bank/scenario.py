@@ -21,14 +21,14 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from .clock import parse_duration
 from ..formats.quoting import QUOTE_MAX, quoted
-from .faults import FaultRule, build_rule, rule_problems
-from .iban import is_valid_iban, with_check_digits
 from ..formats.validation import schema_set
 from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
 from ..tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 from ..tpp.registry import CARD_ISSUER_ROLE
+from .clock import parse_duration
+from .faults import FaultRule, build_rule, rule_problems
+from .iban import is_valid_iban, with_check_digits
 
 _DURATION_SUFFIXES = ("_lifetime", "_timeout", "_after", ".duration")
 MAX_SETTING_DURATION = timedelta(days=36500)

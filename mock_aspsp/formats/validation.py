@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import fastjsonschema
 
-from .quoting import quoted
 from ..resources import schemas_dir
+from .quoting import quoted
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError

@@ -16,17 +16,17 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ..bank.clock import format_duration, isoformat, parse_duration, parse_instant
-from ..formats.quoting import quoted
-from .errors import ApiError, error_model
 from ..bank.coverage import ACCOUNT_STATUSES
 from ..bank.faults import rule_problems
-from .hosts import host_name, is_allowed
-from ..sandbox import ADMIN_SOURCE
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
+from ..formats.quoting import quoted
+from ..formats.validation import field_path, schema_set
+from ..sandbox import ADMIN_SOURCE
 from ..store.records import Grant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registry import effective_tpp, revoked_fingerprints
-from ..formats.validation import field_path, schema_set
+from .errors import ApiError, error_model
+from .hosts import host_name, is_allowed
 from .web import sandbox, snapshot
 
 blueprint = Blueprint("admin", __name__, url_prefix="/__admin")

@@ -10,8 +10,8 @@ from typing import Optional
 
 from flask import Response, g, request
 
-from ..formats import jsonio
 from ..bank.faults import FaultRule, amount_of, candidates, fires, matches_details
+from ..formats import jsonio
 from ..sandbox import Snapshot
 from .connection import request_socket
 from .responses import by_audience

@@ -15,15 +15,15 @@ from typing import Optional
 from flask import Blueprint, Response, g, redirect, render_template, request
 
 from ..bank.clock import isoformat
+from ..bank.scenario import Psu, Scenario, Tpp
 from ..formats.quoting import quoted
 from ..conformance.modules import APPROVAL, AUTHORIZE
 from ..http.conformance import misbehave
 from ..http.errors import PageError
-from ..bank.scenario import Psu, Scenario, Tpp
+from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import Admission, admission
-from ..http.web import sandbox, served_bank, snapshot
 from .journey import (
     Journey,
     error_params,

@@ -15,10 +15,10 @@ from typing import Mapping
 
 from flask import request
 
-from ..http.errors import OAuthError
 from ..bank.scenario import Scenario, Tpp
-from ..tpp.registry import IdentityRefused, admission, check_client_certificate
+from ..http.errors import OAuthError
 from ..store.interface import Store
+from ..tpp.registry import IdentityRefused, admission, check_client_certificate
 from ..tpp.transport import client_certificate
 
 

@@ -7,8 +7,8 @@ from ..formats.quoting import quoted
 from ..conformance.modules import REFRESH
 from ..http.conformance import misbehave
 from ..http.errors import OAuthError
-from ..stet.versions import SCOPES
 from ..http.web import sandbox, served_bank, snapshot
+from ..stet.versions import SCOPES
 from . import tokens
 from .clients import authenticate_client
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
+from ..bank.scenario import Scenario, Tpp
 from ..formats.quoting import quoted
 from ..http.errors import ApiError, OAuthError
-from ..bank.scenario import Scenario, Tpp
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
 from ..store.records import Grant, token_hash

@@ -17,19 +17,19 @@ from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
 
-from ..formats import jsonio
 from ..bank.coverage import FundsRefused, funds_available
+from ..bank.iban import is_valid_iban
+from ..bank.scenario import Scenario
 from ..conformance.modules import ANSWER, API, RATE_LIMIT_RETRY_AFTER
+from ..formats import jsonio
+from ..formats.validation import schema_set
 from ..http.conformance import misbehave
 from ..http.errors import ApiError
-from ..bank.iban import is_valid_iban
+from ..http.web import request_body, sandbox, served_bank, snapshot
 from ..oauth.tokens import bearer_grant
 from ..store.interface import Store
-from ..bank.scenario import Scenario
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
-from ..formats.validation import schema_set
-from ..http.web import request_body, sandbox, served_bank, snapshot
 from .versions import PREFIXES, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)

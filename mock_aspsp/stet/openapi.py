@@ -20,8 +20,8 @@ from typing import Any
 from flask import Blueprint, Response
 
 from .. import __version__
-from ..http.errors import ApiError
 from ..formats.validation import schema_set
+from ..http.errors import ApiError
 from .versions import SCOPES, VERSIONS, ApiVersion, version_for
 
 blueprint = Blueprint("openapi", __name__)

@@ -15,10 +15,10 @@ from .. import __version__
 from ..config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_WORKERS, admin_exposure_warning,
                       from_environment, serve_environment, with_state_file)
 from ..resources import default_scenario, find_scenario, shipped_scenarios
-from .conformance import run as run_conformance
-from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
 from ..stet.versions import PREFIXES
 from ..testing import TPP_REDIRECT_URI
+from .conformance import run as run_conformance
+from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
 from .serving import Limits
 
 DESCRIPTION = f"""\

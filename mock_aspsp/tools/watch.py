@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from ..sandbox import Sandbox
 from ..bank.scenario import ScenarioError
+from ..sandbox import Sandbox
 
 log = logging.getLogger("mock_aspsp.watch")
 INTERVAL_S = 1.0

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from served_process import served_process
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,7 +28,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 BANK = "Banque Exemple Île-de-France"
 TPP = "Carte Exemple SAS"
-PORTAL_IBAN = "YY13RDHN98392489481620896668799742"
 OTHER_IBAN = "FR7630007000010001234560191"
 TIMEOUT_MS = 15_000
 

@@ -6,16 +6,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from mock_aspsp.testing import PORTAL_IBAN as IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from support import portal_body
 
 pytestmark = pytest.mark.e2e
 
-IBAN = "YY13RDHN98392489481620896668799742"
-BODY = {
-    "paymentCoverageRequestId": "MyCoverage123456",
-    "instructedAmount": {"currency": "EUR", "amount": "12345"},
-    "accountId": {"iban": IBAN},
-}
+BODY = portal_body()
 
 
 def post_form(browser, url, page, **fields):

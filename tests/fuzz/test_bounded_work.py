@@ -12,12 +12,12 @@ import time
 import pytest
 import yaml
 
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from mock_aspsp.bank.clock import Clock
+from mock_aspsp.bank.scenario import MAX_GENERATED_ACCOUNTS, MAX_GENERATED_PSUS, ScenarioError, parse_scenario, read_scenario
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
-from mock_aspsp.bank.scenario import MAX_GENERATED_ACCOUNTS, MAX_GENERATED_PSUS, ScenarioError, parse_scenario, read_scenario
 from mock_aspsp.store import open_store
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 ANSWER_MAX = 4000  # characters: an error answer names what is wrong, it does not carry the input back
 

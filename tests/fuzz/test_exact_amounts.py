@@ -11,10 +11,10 @@ import json
 import pytest
 import yaml
 
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
+from mock_aspsp.resources import default_scenario
 from mock_aspsp.testing import PORTAL_IBAN
 from support import assert_error_model
-from mock_aspsp.resources import default_scenario
-from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 
 FUNDS = "/stet/psd2/v1.4.2/funds-confirmations"
 

@@ -12,8 +12,8 @@ import threading
 import pytest
 import yaml
 
-from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import MAX_CERTIFICATE_FILE, ScenarioError, parse_scenario
+from mock_aspsp.resources import default_scenario
 
 LIMIT_S = 5
 

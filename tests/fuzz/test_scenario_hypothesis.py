@@ -14,8 +14,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_aspsp.resources import default_scenario
 from mock_aspsp.bank.scenario import Scenario, ScenarioError, parse_scenario
+from mock_aspsp.resources import default_scenario
 
 SOURCE = "fuzzed-scenario.yaml"
 DEFAULT = yaml.safe_load(default_scenario().read_text(encoding="utf-8"))

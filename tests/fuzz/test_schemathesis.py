@@ -20,8 +20,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.formats.validation import schema_set
+from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.testing import HEADLESS_IBAN
 from served_process import served_process
 

@@ -16,14 +16,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID
-from support import SCOPE_OF, STET_OF, headless_tokens
-from mock_aspsp.bank.iban import is_valid_iban
 from mock_aspsp.bank.clock import parse_duration
-from mock_aspsp.resources import default_scenario
+from mock_aspsp.bank.iban import is_valid_iban
 from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
-from mock_aspsp.tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
 from mock_aspsp.formats.validation import schema_set
+from mock_aspsp.resources import default_scenario
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID
+from mock_aspsp.tpp.organization import InvalidOrganizationIdentifier, parse_organization_identifier
+from support import SCOPE_OF, STET_OF, headless_tokens
 
 PROPERTY = settings(max_examples=40, derandomize=True, database=None, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mock_aspsp.testing import PORTAL_IBAN
-from support import portal_body, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario
+from mock_aspsp.testing import PORTAL_IBAN
+from support import START, portal_body
 
 
 def test_health_names_the_scenario_and_mock_time(client):

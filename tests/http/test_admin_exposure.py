@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from support import assert_error_model, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config, admin_exposure_warning, from_environment
 from mock_aspsp.resources import default_scenario
+from support import START, assert_error_model
 
 LOOPBACK = ["localhost", "localhost:8080", "LOCALHOST", "localhost.", "30007.localhost:8080", "127.0.0.1",
             "127.0.0.1:8080", "127.1.2.3", "[::1]", "[::1]:8080"]

@@ -2,10 +2,10 @@
 import pytest
 import yaml
 
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
+from mock_aspsp.resources import default_scenario
 from mock_aspsp.testing import PORTAL_IBAN
 from support import portal_body
-from mock_aspsp.resources import default_scenario
-from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 
 
 def scenario_with(tmp_path, rules):

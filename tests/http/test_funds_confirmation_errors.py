@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mock_aspsp.testing import PORTAL_IBAN
-from support import ALICE_OTHER_IBAN, assert_error_model, portal_body, SCOPE_OF, STET_OF
+from support import ALICE_OTHER_IBAN, SCOPE_OF, STET_OF, assert_error_model, portal_body
 
 VERSIONS = list(STET_OF)
 URL = "/stet/psd2/{}/funds-confirmations"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from support import (
-    assert_error_model, headless_tokens, portal_body, scenario_variant, SCOPE_OF, shipped_scenario, STET_OF,
-)
+from support import (SCOPE_OF, STET_OF, assert_error_model, headless_tokens, portal_body, scenario_variant,
+                     shipped_scenario)
 
 VERSIONS = list(STET_OF)
 JULES = "FR7630007000120000000030162"  # blocked-account: blocked

@@ -1,9 +1,9 @@
 """The portal's journey end to end through the Flask test client, in every version."""
 import pytest
 
+from mock_aspsp.formats.validation import schema_set
 from mock_aspsp.testing import PORTAL_IBAN, TPP_REDIRECT_URI as REDIRECT_URI
 from support import portal_body
-from mock_aspsp.formats.validation import schema_set
 
 VERSIONS = [("v1", "piisp", "1.4.0.47"), ("v1.4.2", "cbpii", "1.4.2.17"), ("v1.6.2", "cbpii", "1.6.2.0")]
 

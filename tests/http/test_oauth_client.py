@@ -16,17 +16,13 @@ from authlib.common.security import generate_token
 from authlib.common.urls import url_decode
 from authlib.integrations.requests_client import OAuth2Session
 
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
+from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from served_process import served_process
+from support import portal_body
 
 pytestmark = pytest.mark.e2e
 
-PORTAL_IBAN = "YY13RDHN98392489481620896668799742"
-BODY = {
-    "paymentCoverageRequestId": "MyCoverage123456",
-    "instructedAmount": {"currency": "EUR", "amount": "12345"},
-    "accountId": {"iban": PORTAL_IBAN},
-}
+BODY = portal_body()
 
 
 class Forms(HTMLParser):

@@ -6,10 +6,10 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from support import portal_body
+from mock_aspsp.formats.validation import schema_set
 from mock_aspsp.stet.openapi import build_document, document_json
 from mock_aspsp.stet.versions import VERSIONS, version_for
-from mock_aspsp.formats.validation import schema_set
+from support import portal_body
 
 PREFIXES = [v.prefix for v in VERSIONS]
 FUNDS = "/stet/psd2/{}/funds-confirmations"

@@ -12,9 +12,9 @@ import hashlib
 import pytest
 import yaml
 
+from mock_aspsp.bank.scenario import parse_scenario
 from mock_aspsp.testing import PORTAL_IBAN
 from support import assert_oauth_error, callback_params, portal_body, scenario_variant, shipped_scenario
-from mock_aspsp.bank.scenario import parse_scenario
 
 VERIFIER = "dBjftJeZ4CVP-mJ92K1mEgdhfmU5ACl3pqNOEvWjA1Q"  # 43 unreserved characters
 ANOTHER = "Q1AjWvEOqNp3lCA5Umfhdg2Emj-VPC4ZeJtfjBd" + "XYZw"

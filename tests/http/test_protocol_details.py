@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 import pytest
 from jsonschema import Draft202012Validator
 
+from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from support import assert_error_model, assert_error_page, callback_params, portal_body
-from mock_aspsp.stet.versions import VERSIONS
 
 QUERY = [("response_type", "code"), ("client_id", CLIENT_ID), ("redirect_uri", REDIRECT_URI), ("scope", "cbpii"),
          ("state", "s-1")]

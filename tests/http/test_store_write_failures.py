@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from support import (
-    assert_error_model, assert_error_page, assert_oauth_error, headless_tokens, portal_body, START, TppDriver,
-)
-from mock_aspsp.store import journal_files
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
 from mock_aspsp.resources import default_scenario
+from mock_aspsp.store import journal_files
 from mock_aspsp.store.records import StoreUnavailable
+from support import (START, TppDriver, assert_error_model, assert_error_page, assert_oauth_error, headless_tokens,
+                     portal_body)
 
 BRUNO_IBAN = "FR7630007000020009876540145"
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "BEGIN")

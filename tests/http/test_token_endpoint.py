@@ -6,10 +6,8 @@ from datetime import timedelta
 import pytest
 
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
-from support import (
-    assert_error_model, assert_oauth_error, headless_code, headless_tokens, scenario_variant, shipped_scenario,
-    TppDriver,
-)
+from support import (TppDriver, assert_error_model, assert_oauth_error, headless_code, headless_tokens,
+                     scenario_variant, shipped_scenario)
 
 OTHER_CLIENT = "PSDFR-ACPR-67890"
 

@@ -20,14 +20,14 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
-from support import assert_error_model, assert_oauth_error, callback_params, portal_body, shipped_scenario, START
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
+from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from mock_aspsp.tools.pki import Issued, TppCertificates, issue_ca, issue_certificate, issue_tpp_certificates
 from mock_aspsp.tpp.qcstatements import Psd2QcStatement
 from mock_aspsp.tpp.signatures import make_key_id, sign_request
+from support import START, assert_error_model, assert_oauth_error, callback_params, portal_body, shipped_scenario
 
 HEADER = "X-SSL-Client-Cert"
 OTHER_ID = "PSDFR-ACPR-67890"

@@ -11,9 +11,9 @@ import tempfile
 import pytest
 import yaml
 
-from mock_aspsp.tools.cli import main
 from mock_aspsp.config import Config, from_environment, temporary_folder, with_state_file
 from mock_aspsp.resources import find_scenario, scenarios_dir, shipped_scenarios
+from mock_aspsp.tools.cli import main
 
 
 @pytest.fixture

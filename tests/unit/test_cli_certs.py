@@ -10,9 +10,9 @@ import pytest
 import yaml
 from cryptography import x509
 
+from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
 from mock_aspsp.tools.cli import main
-from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.tpp.certificates import load_certificate
 from mock_aspsp.tpp.signatures import verify_request
 

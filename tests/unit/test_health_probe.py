@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from mock_aspsp.testing import free_port
 from mock_aspsp.tools.cli import main
 from mock_aspsp.tools.health import local_url, problem
-from mock_aspsp.testing import free_port
 
 
 @pytest.mark.parametrize("env, url", [

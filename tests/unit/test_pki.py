@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from mock_aspsp.tools import pki
 from mock_aspsp.bank.scenario import read_scenario
+from mock_aspsp.tools import pki
 from mock_aspsp.tpp.certificates import check_certificate, load_ca_bundle, load_certificate
 from mock_aspsp.tpp.organization import InvalidOrganizationIdentifier
 from mock_aspsp.tpp.qcstatements import QC_STATEMENTS_EXTENSION_OID, QcStatementError

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mock_aspsp.bank.scenario import ScenarioError, parse_scenario, read_scenario
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
 from mock_aspsp.tools.pki import issue_ca, issue_tpp_certificates
-from mock_aspsp.bank.scenario import ScenarioError, parse_scenario, read_scenario
 
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
 

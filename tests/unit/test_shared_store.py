@@ -16,14 +16,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from support import START
 from mock_aspsp.bank.clock import Clock
+from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
-from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.store import describe_store, open_store
 from mock_aspsp.store.records import Grant, StoreUnavailable, token_hash
 from mock_aspsp.store.sqlite import SqliteStore
+from support import START
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 THREADS = 20

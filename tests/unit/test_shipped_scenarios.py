@@ -10,8 +10,8 @@ import pytest
 
 from mock_aspsp.bank.coverage import ineligibility
 from mock_aspsp.bank.iban import is_valid_iban
-from mock_aspsp.resources import scenarios_dir
 from mock_aspsp.bank.scenario import read_scenario
+from mock_aspsp.resources import scenarios_dir
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHIPPED = sorted(REPO_SCENARIOS.glob("*.yaml"))

@@ -5,19 +5,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.http.errors import ApiError, OAuthError
 from mock_aspsp.oauth import tokens
 from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.stet.versions import version_for
-from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from mock_aspsp.store import open_store
 from mock_aspsp.store.sqlite import SqliteStore
+from mock_aspsp.testing import PORTAL_IBAN as IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 BANK = "30007"
-IBAN = "YY13RDHN98392489481620896668799742"
 V142 = version_for("v1.4.2")
 
 

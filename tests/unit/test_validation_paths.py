@@ -3,8 +3,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.formats.validation import jsonschema_validator, schema_set
+from mock_aspsp.stet.versions import VERSIONS
 
 DEFINITION = "PaymentCoverageRequestResource"
 text = st.one_of(st.text(max_size=40), st.sampled_from(["EUR", "eur", "12,5", "12.5", "-1", "1e3", "FR7630007000010001234560191",

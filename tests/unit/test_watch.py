@@ -3,13 +3,13 @@ import os
 
 import yaml
 
-from support import START
 from mock_aspsp.bank.clock import Clock
+from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import Sandbox
-from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.store import open_store
 from mock_aspsp.tools.watch import reload_if_changed
+from support import START
 
 
 def write(path, name, mtime):
