@@ -21,7 +21,10 @@ $(VENV)/.installed-deps: $(BIN)/python setup.cfg
 	touch $@
 
 # Non-editable on purpose: what runs is what `pip install .` ships (schemas and scenarios included).
+# The build tree goes first: setuptools never removes from it a module moved or deleted since the last
+# build, and would ship it again.
 $(VENV)/.installed: $(VENV)/.installed-deps $(SOURCES)
+	rm -rf build
 	$(BIN)/pip install --quiet --disable-pip-version-check .
 	touch $@
 

@@ -97,6 +97,8 @@ class AdminClient:
         return self.call("GET", "/tokens")["tokens"]
 
     def revoke_tokens(self, **criteria: str) -> int:
+        """The bank withdraws access (``by="psu"``: the PSU does), e.g. ``revoke_tokens(psu="bruno", by="psu")``;
+        how many pairs it revoked."""
         return self.call("POST", "/tokens/revoke", criteria)["revoked"]
 
     def requests(self, **filters: str) -> list[dict]:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import yaml
 
 from mock_aspsp.formats.validation import schema_set
+from mock_aspsp.http.routes import classify
 from mock_aspsp.resources import scenarios_dir
 from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID, TPP_REDIRECT_URI
@@ -23,6 +24,8 @@ START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)  # the tests' fixed re
 ALICE_OTHER_IBAN = "FR7630007000010001234560191"
 STET_OF = {version.prefix: version.stet for version in VERSIONS}  # path prefix -> STET version
 SCOPE_OF = {version.prefix: version.scope for version in VERSIONS}  # path prefix -> scope it needs
+# What each version's documents declare for its errors (README, "STET versions"); any other path: JSON.
+ERROR_MEDIA_OF = {version.prefix: version.error_media_type.split(";")[0] for version in VERSIONS}
 
 
 def portal_body(amount="12345", iban=PORTAL_IBAN, **changes):
@@ -121,11 +124,23 @@ def callback_params(response) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
 
 
+def error_media_type(path: str) -> str:
+    """The error media type expected on a path: its version's (``/stet/psd2/{v}/...``, ``/{v}/...``)."""
+    return ERROR_MEDIA_OF.get(classify(path).version, "application/json")
+
+
+def assert_error_media_type(response) -> None:
+    expected = error_media_type(response.request.path)
+    assert response.mimetype == expected, (response.request.path, response.content_type)
+    if expected == "application/hal+json":
+        assert response.mimetype_params == {"charset": "utf-8"}, response.content_type
+
+
 def assert_error_model(response, status, version="v1.4.2", names=None) -> dict:
     """The response is the version's STET ErrorModel with this status (JSON, no HTML, no trace)."""
     text = response.get_data(as_text=True)
     assert response.status_code == status, text
-    assert response.mimetype == "application/json", response.content_type
+    assert_error_media_type(response)
     assert "Traceback" not in text and "<html" not in text.lower()
     body = response.get_json()
     assert schema_set(f"stet-{STET_OF[version]}.schema.json").problem("ErrorModel", body) is None, body

@@ -22,7 +22,7 @@ from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..sandbox import ADMIN_SOURCE
-from ..store.records import Grant, locked_until
+from ..store.records import REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, locked_until
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registry import effective_tpp, revoked_fingerprints
 from .errors import ApiError, error_model
@@ -401,9 +401,14 @@ def tokens() -> Response:
     return jsonify({"count": len(views), "tokens": views})
 
 
+REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # ``by`` of POST /tokens/revoke: who withdraws access
+REASON_MAX = 40  # the bank's own words, in every refusal of the tokens: the ErrorModel message (140) keeps them whole
+
+
 @blueprint.post("/tokens/revoke")
 def revoke_tokens() -> Response:
-    """The bank, or the PSU in its online banking, withdraws access."""
+    """The bank, or the PSU in its online banking (``"by": "psu"``), withdraws access: each pair keeps who
+    did it, and the bank's ``reason`` if it gave one, and its tokens say so from then on."""
     body = _json_object()
     criteria: dict[str, Optional[str]] = {k: body.get(k) for k in ("psu", "client_id", "bank")}
     if not any(criteria.values()):
@@ -411,6 +416,12 @@ def revoke_tokens() -> Response:
     wrong = next((k for k, v in criteria.items() if v is not None and not isinstance(v, str)), None)
     if wrong:
         raise ApiError(400, f"{wrong}: must be a string")
-    reason = body.get("reason") or "revoked by the bank"
-    revoked = sandbox().store.revoke_grants(snapshot().now, str(reason), **criteria)
+    by = body.get("by", "bank")
+    if not isinstance(by, str) or by not in REVOKERS:
+        raise ApiError(400, f'by: must be "bank" (the default) or "psu", not {quoted(by, 40)}')
+    detail = body.get("reason")
+    if detail and (not isinstance(detail, str) or len(detail) > REASON_MAX):
+        raise ApiError(400, f"reason: must be a string of at most {REASON_MAX} characters")
+    reason = REVOKERS[by] + (f" ({detail})" if detail else "")
+    revoked = sandbox().store.revoke_grants(snapshot().now, reason, **criteria)
     return jsonify({"revoked": len(revoked)})

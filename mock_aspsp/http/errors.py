@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Mapping, Optional
 
@@ -41,12 +42,23 @@ class UnknownBank(Exception):
         self.code = code
 
 
+@dataclass(frozen=True)
+class PageProblem:
+    """What an error page tells the PSU, in French (``page_problems`` holds them all)."""
+    title: str
+    message: str
+    status: int
+
+
 class PageError(Exception):
-    def __init__(self, title: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.title = title
-        self.message = message
-        self.status = status
+    """An error page: the problem, for the PSU, and the technical ``detail`` in English for the TPP's
+    developers (shown apart on the page, and journaled)."""
+
+    def __init__(self, problem: PageProblem, detail: str = "", status: Optional[int] = None):
+        super().__init__(detail or problem.message)
+        self.problem = problem
+        self.detail = detail
+        self.status = status or problem.status
 
 
 def reason_phrase(status: int) -> str:

@@ -110,13 +110,14 @@ def _token(request: Request, response: Response) -> dict:
 
 
 def _token_problem(context: Any, token: Optional[str], now) -> tuple[Optional[str], Optional[bool]]:
-    """Why a 401 refused the bearer token ("expired", "revoked", "unknown": replaced or never issued),
+    """Why a 401 refused the bearer token ("expired", "revoked", "replaced" by a refresh, "unknown"),
     and whether its refresh token could still be used."""
     if context.get("token_problem"):  # said by a conformance module
         return context.token_problem, True
     grant = sandbox().store.grant_by_access_token(token) if token else None
     if grant is None:
-        return "unknown", None
+        replaced = sandbox().store.replaced_access_token(token) if token else None
+        return ("replaced" if replaced else "unknown"), None
     if grant.revoked_at is not None:
         return "revoked", False
     settings = context.snapshot.scenario.settings.tokens

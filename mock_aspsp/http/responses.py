@@ -13,6 +13,8 @@ from typing import Optional
 from flask import Response, g, jsonify, render_template, request
 
 from ..bank.clock import isoformat
+from ..stet.versions import JSON, version_for
+from . import page_problems
 from .errors import OAuthError, PageError, UnknownBank, error_model
 from .routes import OAUTH, PAGE, current_route
 from .web import asked_bank, sandbox
@@ -24,8 +26,11 @@ def _timestamp() -> str:
 
 
 def api_error(status: int, message: str, headers: Optional[dict] = None) -> Response:
+    """ErrorModel, sent as the media type the path's STET version declares for its errors."""
     g.error_message = message
     response = jsonify(error_model(status, message, request.path, _timestamp()))
+    version = current_route().version
+    response.content_type = version_for(version).error_media_type if version else JSON
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -41,10 +46,10 @@ def oauth_error(error: OAuthError) -> Response:
 
 
 def page_error(error: PageError) -> Response:
-    g.error_message = error.message
+    g.error_message = error.detail or error.problem.message
     snapshot = g.get("snapshot")
     bank = snapshot.scenario.bank(asked_bank(request.host, snapshot.scenario)) if snapshot else None
-    body = render_template("error.html", title=error.title, message=error.message, bank=bank)
+    body = render_template("error.html", problem=error.problem, detail=error.detail, bank=bank)
     return Response(body, error.status, content_type="text/html; charset=utf-8")
 
 
@@ -55,7 +60,7 @@ def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Re
             "server_error" if status >= 500 else "invalid_request")
         return oauth_error(OAuthError(error, message, status, headers))
     if audience == PAGE:
-        response = page_error(PageError("Service indisponible" if status >= 500 else "Erreur", message, status))
+        response = page_error(PageError(page_problems.for_status(status), message, status))
         response.headers.update(headers or {})
         return response
     return api_error(status, message, headers)
@@ -63,5 +68,5 @@ def by_audience(status: int, message: str, headers: Optional[dict] = None) -> Re
 
 def unknown_bank(error: UnknownBank) -> Response:
     if current_route().audience == PAGE:
-        return page_error(PageError("Établissement inconnu", f"No bank with code {error.code} is served here.", 404))
+        return page_error(PageError(page_problems.UNKNOWN_BANK, f"No bank with code {error.code} is served here."))
     return by_audience(404, f"no bank with code {error.code} is served here")

@@ -1,9 +1,10 @@
 """The route table: which audience a request's path belongs to, classified once per request.
 
 The audience decides the shape of an error raised before any view knows who is
-calling (``responses``: STET ErrorModel, RFC 6749 JSON or the bank's page); the
-endpoint and version name the request as fault rules match it (``injection``);
-``journaled`` says whether the request journal keeps it (``journal``).
+calling (``responses``: STET ErrorModel, RFC 6749 JSON or the bank's page), and
+the API version whose error media type it is sent as; the endpoint and version
+name the request as fault rules match it (``injection``); ``journaled`` says
+whether the request journal keeps it (``journal``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Optional
 
 from flask import g, request
 
+from ..stet.versions import version_for
+
 API, OAUTH, PAGE, ADMIN = "api", "oauth", "page", "admin"
 
 
@@ -20,7 +23,7 @@ API, OAUTH, PAGE, ADMIN = "api", "oauth", "page", "admin"
 class Route:
     audience: str
     endpoint: Optional[str] = None  # as fault rules name it (``match.endpoint``); None: no rule applies
-    version: Optional[str] = None  # the API version a funds-confirmations path names
+    version: Optional[str] = None  # the API version an API path is under (``/stet/psd2/{v}/...``, ``/{v}/...``)
     journaled: bool = True
 
 
@@ -33,16 +36,23 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
     ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),
     ("/__admin", Route(ADMIN, journaled=False), None),  # the admin API reads the journal, it is not in it
     ("/favicon.ico", Route(API, journaled=False), None),
-    ("", Route(API, "funds-confirmations"), re.compile(r"(?:/stet/psd2)?/(?P<version>[^/]+)/funds-confirmations")),
+    ("", Route(API, "funds-confirmations"), re.compile(r"(?:/stet/psd2)?/[^/]+/funds-confirmations")),
 )
 
 
 def classify(path: str) -> Route:
     route, whole = next((route, whole) for prefix, route, whole in TABLE if path.startswith(prefix))  # "" fits all
-    match = whole.fullmatch(path) if whole is not None else None
-    if match is None:
-        return Route(route.audience, journaled=route.journaled)
-    return replace(route, version=match.groupdict().get("version"))
+    version = _api_version(path) if route.audience == API else None
+    if whole is None or whole.fullmatch(path) is None:
+        return Route(route.audience, version=version, journaled=route.journaled)
+    return replace(route, version=version)
+
+
+def _api_version(path: str) -> Optional[str]:
+    """The version a path is under (``/stet/psd2/{v}/...`` or the alias ``/{v}/...``), if the bank serves it."""
+    segments = path.split("/")
+    prefix = segments[3] if segments[1:3] == ["stet", "psd2"] and len(segments) > 3 else segments[1]
+    return prefix if version_for(prefix) else None
 
 
 def current_route() -> Route:

@@ -16,9 +16,10 @@ from flask import Blueprint, Response, g, redirect, render_template, request
 
 from ..bank.clock import isoformat
 from ..bank.scenario import Psu, Scenario, Tpp
-from ..formats.quoting import quoted
 from ..conformance.modules import APPROVAL, AUTHORIZE
+from ..formats.quoting import quoted
 from ..http.conformance import misbehave
+from ..http import page_problems as pages
 from ..http.errors import PageError
 from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
@@ -62,20 +63,20 @@ def _registered_client(scenario: Scenario) -> tuple[Tpp, str]:
     """The checks that must end on a page, not a redirect."""
     repeated = _repeated(("client_id", "redirect_uri"))
     if repeated:  # which one is the TPP's is unknown: the bank sends nobody anywhere
-        raise PageError("Demande invalide", f"La demande du prestataire répète le paramètre {repeated} "
-                                            "(RFC 6749 §3.1) : la banque ne sait pas où vous renvoyer.")
+        raise PageError(pages.INVALID_REQUEST, f"The TPP's request repeats the {repeated} parameter (RFC 6749 §3.1): "
+                                               "the bank cannot tell which one is the TPP's.")
     client_id = request.args.get("client_id", "")
     redirect_uri = request.args.get("redirect_uri", "")
     if not client_id:
-        raise PageError("Demande invalide", "The TPP's request has no client_id.")
+        raise PageError(pages.INVALID_REQUEST, "The TPP's request has no client_id.")
     tpp = scenario.tpp(client_id)
     if tpp is None:
-        raise PageError("Prestataire inconnu", f"No TPP is registered with client_id {quoted(client_id)}.")
+        raise PageError(pages.UNKNOWN_TPP, f"No TPP is registered with client_id {quoted(client_id)}.")
     if not redirect_uri:
-        raise PageError("Demande invalide", "The TPP's request has no redirect_uri.")
+        raise PageError(pages.INVALID_REQUEST, "The TPP's request has no redirect_uri.")
     if redirect_uri not in tpp.redirect_uris:
         raise PageError(
-            "Adresse de retour inconnue",
+            pages.UNKNOWN_REDIRECT,
             f"The redirect_uri {quoted(redirect_uri)} is not one registered by {tpp.name}; "
             "the bank will not send you there.",
         )
@@ -148,19 +149,16 @@ def authorize() -> Response:
 def _journey(journey_id: str) -> Journey:
     data = sandbox().store.get_journey(journey_id)
     if data is None:
-        raise PageError("Session inconnue", "This authentication session does not exist or has ended.", 404)
+        raise PageError(pages.UNKNOWN_SESSION, "This authentication session does not exist or has ended.")
     journey = Journey(**data)
     g.journey_read = data
     if journey.step == "done":
         # Checked before the browser: finishing deletes the cookie, so a replay
         # (back button, resubmitted form) must still be told the session is over.
-        raise PageError("Session terminée", "This authentication session is over.", 410)
+        raise PageError(pages.SESSION_OVER, "This authentication session is over.")
     if not same_secret(token_hash(request.cookies.get(BROWSER_COOKIE, "")), journey.browser):
-        raise PageError(
-            "Session invalide",
-            "This authentication session was started in another browser; start again from your provider's site.",
-            403,
-        )
+        raise PageError(pages.OTHER_BROWSER, "This authentication session was started in another browser "
+                                             "(its cookie is missing or not this session's).")
     return journey
 
 
@@ -173,7 +171,7 @@ def _save(journey_id: str, data: dict) -> None:
     elif sandbox().store.update_journey(journey_id, read, data):
         g.journey_read = data
     else:
-        raise PageError("Formulaire déjà envoyé", "This form was submitted twice; reload the page.", 409)
+        raise PageError(pages.SENT_TWICE, "This form was submitted twice: the journey had already moved on.")
 
 
 def _finish(journey: Journey, params: dict) -> Response:
@@ -279,7 +277,7 @@ def show(journey_id: str):
     scenario, now = snapshot().scenario, snapshot().now
     journey = _journey(journey_id)
     if journey.step == "done":
-        raise PageError("Session terminée", "This authentication session is over.", 410)
+        raise PageError(pages.SESSION_OVER, "This authentication session is over.")
     if timed_out(journey, scenario.settings.sca, now):
         return _finish(journey, timeout_params(journey, scenario.settings.sca))
     return _page(scenario, journey)
@@ -291,9 +289,9 @@ def submit(journey_id: str):
     journey = _journey(journey_id)
     form = request.form
     if journey.step == "done":
-        raise PageError("Session terminée", "This authentication session is over.", 410)
+        raise PageError(pages.SESSION_OVER, "This authentication session is over.")
     if not same_secret(form.get("csrf_token"), journey.csrf) or form.get("step") != journey.step:
-        raise PageError("Formulaire expiré", "This form is not the current one; reload the page and try again.", 400)
+        raise PageError(pages.STALE_FORM, "This form is not the current one: wrong csrf_token or step.")
     if timed_out(journey, scenario.settings.sca, now):
         return _finish(journey, timeout_params(journey, scenario.settings.sca))
     if form.get("action") == "cancel":
@@ -322,7 +320,7 @@ def _identify(scenario: Scenario, journey: Journey):
 def _authenticate(scenario: Scenario, journey: Journey):
     psu = scenario.psu(journey.bank, journey.psu or "")
     if psu is None:
-        raise PageError("Client inconnu", "This customer no longer exists in the bank's scenario.", 410)
+        raise PageError(pages.UNKNOWN_CUSTOMER, "This PSU no longer exists in the bank's scenario.")
     attempt = _attempt(scenario, journey.bank, psu.login)
     if attempt.locked_until:
         return _locked(scenario, journey, psu.login, attempt.locked_until)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..formats.quoting import quoted
 from ..conformance.modules import REFRESH
+from ..formats.quoting import quoted
 from ..http.conformance import misbehave
 from ..http.errors import OAuthError
 from ..http.web import sandbox, served_bank, snapshot
@@ -61,6 +61,8 @@ def revoke() -> Response:
 
 @blueprint.get("/.well-known/oauth-authorization-server")
 def metadata() -> Response:
+    """RFC 8414 metadata of the bank the host names; an unknown bank code is a 404, as on the API."""
+    served_bank(snapshot().scenario)
     base = request.host_url.rstrip("/")
     return jsonify(
         {

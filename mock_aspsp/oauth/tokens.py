@@ -9,8 +9,12 @@ Plain functions over the store and the scenario, tested without HTTP:
 * a refresh gives a new access token and the *same* refresh token back, kills
   the old access token, and is refused once the PSU's last strong
   authentication is older than the re-authentication period (180 days);
-* at most one live pair per PSU / TPP at a bank (the store enforces it);
-* revoking either token revokes both.
+* at most one live pair per PSU / TPP at a bank (the store enforces it): a new
+  consent replaces the live pair;
+* revoking either token revokes both;
+* a dead token says why it died (``death``): replaced by a refresh or by a new
+  consent, revoked by the TPP, the PSU or the bank, expired; a token this bank
+  never issued says that instead.
 """
 from __future__ import annotations
 
@@ -19,17 +23,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Optional
 
+from ..bank.clock import isoformat
 from ..bank.scenario import Scenario, Tpp
 from ..formats.quoting import quoted
 from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
-from ..store.records import Grant, token_hash
+from ..store.records import (REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_BANK, REVOKED_BY_TPP, Grant,
+                             token_hash)
 from .pkce import verifier_problem
+
+
+UNKNOWN_ACCESS_TOKEN = "access token unknown: this bank never issued it"
+UNKNOWN_REFRESH_TOKEN = "refresh token unknown: this bank never issued it"
+CONSENT_AGAIN = "redirect the PSU to /authorize again"
+NEXT_STEP = {  # what the TPP does next, by the reason its token died; any revocation: CONSENT_AGAIN
+    REPLACED_BY_REFRESH: "use the access token that refresh returned",
+    REPLACED_BY_CONSENT: "one live pair per PSU, TPP and bank, use the newest",
+}
 
 
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def death(token: str, reason: str, at: datetime) -> str:
+    """How /token and the API name a dead token: what killed it, when, and what the TPP does next."""
+    return f"{token} {reason} on {isoformat(at)}: {NEXT_STEP.get(reason, CONSENT_AGAIN)}"
 
 
 @dataclass(frozen=True)
@@ -140,22 +160,31 @@ def refresh(
     """grant_type=refresh_token: new access token, same refresh token, old access token dead."""
     refresh_token = _require(form, "refresh_token")
     grant = store.grant_by_refresh_token(refresh_token)
-    if grant is None or grant.client_id != tpp.client_id or grant.bank != bank:
-        raise OAuthError("invalid_grant", "unknown refresh token")
+    if grant is None:
+        raise OAuthError("invalid_grant", UNKNOWN_REFRESH_TOKEN)
+    if grant.bank != bank:
+        raise OAuthError("invalid_grant", f"refresh token issued by another establishment than {bank}")
+    if grant.client_id != tpp.client_id:
+        raise OAuthError("invalid_grant", "refresh token issued to another client")
     if grant.revoked_at is not None:
-        raise OAuthError("invalid_grant", f"refresh token revoked ({grant.revoked_reason})")
+        raise OAuthError("invalid_grant", death("refresh token", grant.revoked_reason, grant.revoked_at))
     if now - grant.authenticated_at >= scenario.settings.tokens.reauthentication_after:
         raise OAuthError(
             "invalid_grant",
             "the PSU's last strong authentication is too old: redirect the PSU to /authorize again",
         )
     if now >= grant.refresh_expires_at:
-        raise OAuthError("invalid_grant", "refresh token expired: redirect the PSU to /authorize again")
+        raise OAuthError("invalid_grant",
+                         f"refresh token expired on {isoformat(grant.refresh_expires_at)}: {CONSENT_AGAIN}")
     if form.get("scope") not in (None, grant.scope):
         raise OAuthError("invalid_scope", f"this refresh token only grants the scope '{grant.scope}'")
     access_token = new_secret()
-    if not store.replace_access_token(grant.id, access_token, now + scenario.settings.tokens.access_token_lifetime):
-        raise OAuthError("invalid_grant", "refresh token revoked")
+    expires_at = now + scenario.settings.tokens.access_token_lifetime
+    if not store.replace_access_token(grant.id, access_token, expires_at, now):
+        revoked = store.grant(grant.id)  # revoked since it was read (a revocation, a new consent)
+        if revoked is None:  # cleaned up in between (a Redis TTL)
+            raise OAuthError("invalid_grant", UNKNOWN_REFRESH_TOKEN)
+        raise OAuthError("invalid_grant", death("refresh token", revoked.revoked_reason, revoked.revoked_at))
     return _token_response(access_token, refresh_token, grant, scenario)
 
 
@@ -164,7 +193,8 @@ def refuse_refresh(store: Store, now: datetime, tpp: Tpp, refresh_token: str) ->
     is revoked, so the TPP's only way on is a new PSU journey."""
     grant = store.grant_by_refresh_token(refresh_token)
     if grant is not None and grant.client_id == tpp.client_id:
-        store.revoke_grants(now, "re-authentication required", grant_id=grant.id)
+        store.revoke_grants(now, f"{REVOKED_BY_BANK} (the PSU's last strong authentication is too old)",
+                            grant_id=grant.id)
     raise OAuthError("invalid_grant", "the PSU's last strong authentication is too old: redirect the PSU to "
                                       "/authorize again")
 
@@ -183,7 +213,7 @@ def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, 
         return
     if grant.client_id != tpp.client_id:
         raise OAuthError("unauthorized_client", "this token was not issued to this client")
-    store.revoke_grants(now, "revoked by the TPP", grant_id=grant.id)
+    store.revoke_grants(now, REVOKED_BY_TPP, grant_id=grant.id)
 
 
 def bearer_grant(
@@ -196,12 +226,20 @@ def bearer_grant(
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization header must be 'Bearer <access_token>'", "invalid_request")
     grant = store.grant_by_access_token(token.strip())
-    if grant is None or grant.bank != bank:
-        raise _unauthorized("access token unknown at this establishment", "invalid_token")
+    replaced = store.replaced_access_token(token.strip()) if grant is None else None
+    if replaced is not None:
+        grant = replaced.grant
+    if grant is None:
+        raise _unauthorized(UNKNOWN_ACCESS_TOKEN, "invalid_token")
+    if grant.bank != bank:
+        raise _unauthorized(f"access token issued by another establishment than {bank}", "invalid_token")
+    if replaced is not None:
+        raise _unauthorized(death("access token", REPLACED_BY_REFRESH, replaced.replaced_at), "invalid_token")
     if grant.revoked_at is not None:
-        raise _unauthorized(f"access token revoked ({grant.revoked_reason})", "invalid_token")
+        raise _unauthorized(death("access token", grant.revoked_reason, grant.revoked_at), "invalid_token")
     if now >= grant.access_expires_at:
-        raise _unauthorized("access token expired: use the refresh token at /token", "invalid_token")
+        raise _unauthorized(f"access token expired on {isoformat(grant.access_expires_at)}: use the refresh "
+                            "token at /token", "invalid_token")
     if grant.scope != version.scope:
         raise ApiError(
             403,

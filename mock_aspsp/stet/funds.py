@@ -17,6 +17,7 @@ from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
 
+from ..bank.clock import isoformat
 from ..bank.coverage import FundsRefused, funds_available
 from ..bank.iban import is_valid_iban
 from ..bank.scenario import Scenario
@@ -26,15 +27,15 @@ from ..formats.validation import schema_set
 from ..http.conformance import misbehave
 from ..http.errors import ApiError
 from ..http.web import request_body, sandbox, served_bank, snapshot
-from ..oauth.tokens import bearer_grant
+from ..oauth.tokens import bearer_grant, death
 from ..store.interface import Store
+from ..store.records import REVOKED_BY_PSU
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
-from .versions import PREFIXES, ApiVersion, version_for
+from .versions import HAL_JSON, PREFIXES, ApiVersion, version_for
 
 blueprint = Blueprint("stet", __name__)
 
-HAL_JSON = "application/hal+json; charset=utf-8"
 REQUEST_ID_MAX = 70
 REQUEST_DEFINITION = "PaymentCoverageRequestResource"
 JSON_WHITESPACE = " \t\n\r"  # RFC 8259 §2: what may surround a JSON text
@@ -44,7 +45,7 @@ SIGNATURE_CHALLENGE = 'Signature realm="mock-aspsp", headers="(request-target) x
 def _version(prefix: str) -> ApiVersion:
     version = version_for(prefix)
     if version is None:
-        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(PREFIXES[:-1])} and {PREFIXES[-1]}")
+        raise ApiError(404, f"no API version {prefix}; this bank serves {', '.join(PREFIXES)}")
     return version
 
 
@@ -141,11 +142,11 @@ def _misbehave(module: Optional[str], store, now, grant) -> None:
         raise ApiError(429, "too many requests: retry later", {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)})
     if module == "access-token-expires-early":
         g.token_problem = "expired"
-        raise ApiError(401, "access token expired: use the refresh token at /token",
+        raise ApiError(401, f"access token expired on {isoformat(now)}: use the refresh token at /token",
                        {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
     if module == "consent-revoked-by-psu":
-        store.revoke_grants(now, "revoked by the PSU", grant_id=grant.id)
-        raise ApiError(401, "access token revoked (revoked by the PSU)",
+        store.revoke_grants(now, REVOKED_BY_PSU, grant_id=grant.id)
+        raise ApiError(401, death("access token", REVOKED_BY_PSU, now),
                        {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
 
 

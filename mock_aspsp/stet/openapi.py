@@ -22,7 +22,7 @@ from flask import Blueprint, Response
 from .. import __version__
 from ..formats.validation import schema_set
 from ..http.errors import ApiError
-from .versions import SCOPES, VERSIONS, ApiVersion, version_for
+from .versions import JSON, SCOPES, VERSIONS, ApiVersion, version_for
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -35,12 +35,22 @@ ERROR_SCHEMA = "ErrorModel"
 # Everything the gateway can answer on funds-confirmations, on top of the version's own list.
 API_ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 415, 429, 500, 503)
 TOKEN_ERROR_STATUSES = (400, 401, 404, 405, 429, 500, 503)
+NO_WARNING_STATUSES = (500, 503)  # STET declares no Warning header on these
+RESPONSE_HEADER_MEANINGS = {
+    "X-Request-ID": "the request's X-Request-ID, echoed",
+    "Digest": "digest of the body, sent by an ASPSP that signs its responses (this sandbox does not)",
+    "Signature": "the ASPSP's HTTP signature of its response (draft-cavage), sent by an ASPSP that signs its "
+    "responses (this sandbox does not)",
+    "Warning": "STET: `299` and a message when the entry point is deprecated (this sandbox never sends it)",
+}
 # Headers OpenAPI describes elsewhere (security schemes, media types), never as parameters.
 NOT_PARAMETERS = frozenset({"authorization", "content-type", "accept"})
 
 API_ERROR_MEANINGS = {
     400: "malformed request: a header or body field is missing or invalid (named in `message`)",
-    401: "no, malformed, unknown, expired or revoked access token; or the TPP is not authenticated: QWAC "
+    401: "no or malformed access token, or one never issued here, expired, replaced (by a refresh, by a new "
+    "consent) or revoked (by the TPP, the PSU or the bank), `message` saying which and when; or the TPP is "
+    "not authenticated: QWAC "
     "client certificate or QSealC `Signature` missing (strict scenarios), or a signature or `Digest` that "
     "does not verify (named in `message`)",
     403: "token scope, TPP role, profile (revoked, denied) or certificate (another TPP's, untrusted, expired, "
@@ -126,11 +136,31 @@ def _header_parameter(header: dict) -> dict:
     return parameter
 
 
-def _error_response(status: int, meaning: str, schema: str, media_type: str = "application/json") -> dict:
+def _error_response(status: int, meaning: str, schema: str, media_type: str = JSON) -> dict:
     return {
         "description": f"{HTTPStatus(status).phrase}: {meaning}",
         "content": {media_type: {"schema": _ref(schema)}},
     }
+
+
+def _response_headers(names) -> dict:
+    return {name: {"description": RESPONSE_HEADER_MEANINGS[name], "schema": {"type": "string"}} for name in names}
+
+
+def _report_headers(version: ApiVersion, stet: dict) -> dict:
+    """The 200's headers: the version's own list, and STET's Warning where its document has it."""
+    names = [h["name"] for h in stet.get("responseHeaders", ({"name": "X-Request-ID"},))]
+    return _response_headers(["Warning", *names] if version.warning_header else names)
+
+
+def _api_error_response(version: ApiVersion, status: int) -> dict:
+    """An error as the version declares it: its media type, its 400 model, STET's headers (no Warning on
+    500 and 503 in STET either)."""
+    schema = version.bad_request_model if status == 400 else ERROR_SCHEMA
+    response = _error_response(status, API_ERROR_MEANINGS.get(status, "error"), schema, version.error_media_type)
+    warning = version.warning_header and status not in NO_WARNING_STATUSES
+    response["headers"] = _response_headers(["Warning", "X-Request-ID"] if warning else ["X-Request-ID"])
+    return response
 
 
 def _funds_operation(version: ApiVersion, stet: dict) -> dict:
@@ -142,18 +172,16 @@ def _funds_operation(version: ApiVersion, stet: dict) -> dict:
         "200": {
             "description": "The coverage report: the request as received, `result` true or false, `_links.self`. "
             "No funds are blocked.",
-            "headers": {"X-Request-ID": {"description": "the request's X-Request-ID", "schema": {"type": "string"}}},
+            "headers": _report_headers(version, stet),
             "content": {report_type: {"schema": _ref(REPORT_SCHEMA)}},
         }
     }
     for status in statuses:
-        responses[str(status)] = _error_response(status, API_ERROR_MEANINGS.get(status, "error"), ERROR_SCHEMA)
-    responses["401"]["headers"] = {
-        "WWW-Authenticate": {
-            "description": "RFC 6750 Bearer challenge, or a Signature challenge when the QSealC signature is "
-            "missing or wrong",
-            "schema": {"type": "string"},
-        }
+        responses[str(status)] = _api_error_response(version, status)
+    responses["401"]["headers"]["WWW-Authenticate"] = {
+        "description": "RFC 6750 Bearer challenge, or a Signature challenge when the QSealC signature is "
+        "missing or wrong",
+        "schema": {"type": "string"},
     }
     return {
         "operationId": operation.get("operationId", "fundsConfirmationsPost"),
@@ -162,7 +190,8 @@ def _funds_operation(version: ApiVersion, stet: dict) -> dict:
         f"of the account the PSU consented to? Needs an access token with scope `{version.scope}`. "
         f"Also answered without the `{STET_PREFIX}` prefix (`/{version.prefix}/funds-confirmations`).",
         "tags": ["CBPII"],
-        "security": [{"bearer": [version.scope]}],
+        # STET lists its three schemes here and asks each bank to keep the model it implements.
+        "security": [{"accessCode": [version.scope]}, {"bearer": [version.scope]}],
         "parameters": [
             _header_parameter(h) for h in stet.get("requestHeaders", ()) if h["name"].lower() not in NOT_PARAMETERS
         ],
@@ -255,6 +284,42 @@ def _token_operation() -> dict:
     }
 
 
+def _security_schemes(version: ApiVersion) -> dict:
+    """STET's three OAuth2 schemes under STET's names, each saying whether this bank grants it, plus a plain
+    bearer token (for tools that take a pasted token) and the QWAC."""
+    scopes = {version.scope: f"funds availability checks ({version.prefix})"}
+    return {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": f"access token from /token with scope `{version.scope}`",
+        },
+        "accessCode": {
+            "type": "oauth2",
+            "description": "STET's authorization code scheme, the one this bank implements: the redirect flow "
+            "with the bank's own identification, SCA and consent pages",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": "/authorize", "tokenUrl": "/token", "refreshUrl": "/token", "scopes": scopes,
+                }
+            },
+        },
+        "resourceOwnerIdentification": {
+            "type": "oauth2",
+            "description": "STET's resource owner password scheme. Not offered by this bank: /token answers "
+            "`unsupported_grant_type` to grant_type=password",
+            "flows": {"password": {"tokenUrl": "/token", "scopes": scopes}},
+        },
+        "clientCredentials": {
+            "type": "oauth2",
+            "description": "STET's client credentials scheme. Not offered by this bank: /token answers "
+            "`unsupported_grant_type` to grant_type=client_credentials",
+            "flows": {"clientCredentials": {"tokenUrl": "/token", "scopes": scopes}},
+        },
+        "qwac": {"type": "mutualTLS", "description": "the TPP's eIDAS QWAC certificate"},
+    }
+
+
 def build_document(version: ApiVersion) -> dict:
     """A fresh OpenAPI 3.1 document for ``version`` (built from the validator's schema file)."""
     source = schema_set(version.schema_file).document
@@ -282,26 +347,7 @@ def build_document(version: ApiVersion) -> dict:
         },
         "components": {
             "schemas": schemas,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": f"access token from /token with scope `{version.scope}`",
-                },
-                "oauth2": {
-                    "type": "oauth2",
-                    "description": "redirect flow with the bank's own identification, SCA and consent pages",
-                    "flows": {
-                        "authorizationCode": {
-                            "authorizationUrl": "/authorize",
-                            "tokenUrl": "/token",
-                            "refreshUrl": "/token",
-                            "scopes": {version.scope: f"funds availability checks ({version.prefix})"},
-                        }
-                    },
-                },
-                "qwac": {"type": "mutualTLS", "description": "the TPP's eIDAS QWAC certificate"},
-            },
+            "securitySchemes": _security_schemes(version),
         },
         "x-stet": {"version": version.stet, "scope": version.scope, "schemaFile": version.schema_file},
     }

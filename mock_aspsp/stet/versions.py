@@ -1,10 +1,14 @@
 """The table of differences between the STET versions the bank serves.
 
 One code path answers every version; what differs is only this table (and
-each version's JSON Schema file in ``schemas/``).
+each version's JSON Schema file in ``schemas/``, for the shape of the bodies).
+README, "STET versions", gives the evidence for each entry.
 """
 from dataclasses import dataclass
 from typing import Optional
+
+JSON = "application/json"
+HAL_JSON = "application/hal+json; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -12,6 +16,9 @@ class ApiVersion:
     prefix: str  # path segment after /stet/psd2/ (or alone, for the sandbox alias)
     stet: str  # the STET standard version it implements
     scope: str  # the OAuth2 scope a token needs for it
+    error_media_type: str  # Content-Type of its error answers (ErrorModel)
+    bad_request_model: str  # the schema definition its 400 answers follow
+    warning_header: bool  # its document declares STET's `Warning` response header (299: deprecated entry point)
 
     @property
     def schema_file(self) -> str:
@@ -19,9 +26,12 @@ class ApiVersion:
 
 
 VERSIONS = (
-    ApiVersion("v1", "1.4.0.47", "piisp"),
-    ApiVersion("v1.4.2", "1.4.2.17", "cbpii"),
-    ApiVersion("v1.6.2", "1.6.2.0", "cbpii"),
+    # 1.4.0.47's document declares its errors as */* (the bank behind it answered application/json).
+    ApiVersion("v1", "1.4.0.47", "piisp", JSON, "ErrorModel", False),
+    # A client generated from 1.4.2.17 expects only hal+json from funds-confirmations, errors included.
+    ApiVersion("v1.4.2", "1.4.2.17", "cbpii", HAL_JSON, "ErrorModel", False),
+    # As STET 1.5.0.43, the last document before it: hal+json errors, Error400Model, Warning.
+    ApiVersion("v1.6.2", "1.6.2.0", "cbpii", HAL_JSON, "Error400Model", True),
 )
 SCOPES = frozenset(v.scope for v in VERSIONS)
 PREFIXES = tuple(v.prefix for v in VERSIONS)  # as paths name the versions

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional, Protocol, runtime_checkable
 
-from .records import CodeRecord, Grant, PsuAttempt, SyncState
+from .records import CodeRecord, Grant, PsuAttempt, ReplacedAccessToken, SyncState
 
 
 @runtime_checkable  # isinstance checks the attributes too
@@ -60,8 +60,8 @@ class Store(Protocol):
 
     # -- token pairs ------------------------------------------------------------------------------
     def issue_grant(self, grant: Grant, now: datetime, code: Optional[str] = None) -> list[str]:
-        """Store a new pair, revoking the live pair of the same PSU / TPP at that bank (and the new one if its
-        ``code`` was replayed meanwhile); returns the ids of the pairs it revoked."""
+        """Store a new pair, revoking the live pair of the same PSU / TPP at that bank (``REPLACED_BY_CONSENT``;
+        and the new one if its ``code`` was replayed meanwhile); returns the ids of the pairs it revoked."""
 
     def grant_by_access_token(self, token: str) -> Optional[Grant]: ...
 
@@ -69,8 +69,12 @@ class Store(Protocol):
 
     def grant(self, grant_id: str) -> Optional[Grant]: ...
 
-    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
-        """Give a live pair a new access token (the old one dies); False when the pair is revoked."""
+    def replaced_access_token(self, token: str) -> Optional[ReplacedAccessToken]:
+        """The pair of an access token a refresh replaced (``records.REPLACED_BY_REFRESH``), or None."""
+
+    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
+        """Give a live pair a new access token; the old one is kept as replaced at ``now``. False when the pair
+        is revoked."""
 
     def revoke_grants(self, now: datetime, reason: str, *, grant_id: Optional[str] = None, bank: Optional[str] = None,
                       psu: Optional[str] = None, client_id: Optional[str] = None) -> list[str]:

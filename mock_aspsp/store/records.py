@@ -4,6 +4,11 @@ Tokens, codes and logins are kept as SHA-256 hashes only (``token_hash``,
 ``login_hash``). Instants are stored as POSIX timestamps (``timestamp``) and read
 back as UTC datetimes (``instant``), so expiry is decided by the mock's clock
 from what is stored, whichever store keeps it.
+
+Every dead token keeps the reason it died: a revoked pair its ``revoked_reason``
+(one of the ``REPLACED_BY_*`` / ``REVOKED_*`` phrases below), an access token
+a refresh replaced its pair and when (``ReplacedAccessToken``), so the API can
+tell it from a token the bank never issued.
 """
 from __future__ import annotations
 
@@ -30,6 +35,15 @@ def instant(value: Optional[float]) -> Optional[datetime]:
     return None if value is None else datetime.fromtimestamp(value, timezone.utc)
 
 
+# Why a token died, as ``revoked_reason`` stores it; the API and /token say "access token <reason>".
+REPLACED_BY_REFRESH = "replaced by a refresh"  # an access token alone: its pair lives on with the new one
+REPLACED_BY_CONSENT = "replaced by a new consent"  # one live pair per PSU / TPP / bank
+REVOKED_BY_TPP = "revoked by the TPP"
+REVOKED_BY_PSU = "revoked by the PSU"
+REVOKED_BY_BANK = "revoked by the bank"
+REVOKED_CODE_REPLAYED = "revoked: its authorization code was replayed"
+
+
 @dataclass(frozen=True)
 class Grant:
     """One (access token, refresh token) pair and the consent behind it."""
@@ -52,6 +66,14 @@ class Grant:
 
 GRANT_COLUMNS = [f.name for f in fields(Grant)]  # a grant's fields in order: SQLite's columns, Redis's hash
 GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
+
+
+@dataclass(frozen=True)
+class ReplacedAccessToken:
+    """An access token that a refresh replaced: the pair it belonged to, and when it was replaced."""
+
+    grant: Grant
+    replaced_at: datetime
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ How the rules hold on Redis:
   atomically by Redis) or a ``WATCH``/``MULTI`` transaction, never a read
   followed by a separate write: code redemption (and the replay marking),
   issuing a pair (revoking the live pair of the same bank / PSU / TPP, and the
-  pair of a replayed code), giving a live pair a new access token, revocation,
+  pair of a replayed code), giving a live pair a new access token (and keeping
+  the replaced one, so that it is told apart from a token never issued), revocation,
   fault-rule counters (the decision is Python, so ``WATCH`` and retry), account
   and TPP changes (a hash per account: ``HSET`` merges), reset.
 * Expiry is decided by the mock's clock, from the instants stored with each
@@ -50,8 +51,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from ..formats import jsonio
-from .records import (GRANT_COLUMNS, GRANT_TIMES, CodeRecord, Grant, PsuAttempt, StoreUnavailable, SyncState,
-                      count_attempt, instant, login_hash, timestamp, token_hash)
+from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
+                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
+                      timestamp, token_hash)
 
 DEFAULT_PREFIX = "mock-aspsp:"
 CLEANUP_MARGIN = timedelta(days=1)
@@ -98,15 +100,16 @@ return 0
 
 # issue_grant: revoke the live pair(s) of the triplet, store the new pair and its indexes, tie it to
 # its code, and revoke it at once if a replay of that code came before it existed.
-# ARGV: prefix, now, ttl_ms, code_hash or '', then the grant's fields as name, value pairs.
+# ARGV: prefix, now, ttl_ms, code_hash or '', the two revocation reasons (replaced, code replayed), then the
+# grant's fields as name, value pairs.
 ISSUE_GRANT = _REVOKE + """
 local p, now, ttl, code_hash = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local g, pairs_ = {}, {}
-for i = 5, #ARGV, 2 do g[ARGV[i]] = ARGV[i + 1]; table.insert(pairs_, ARGV[i]); table.insert(pairs_, ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do g[ARGV[i]] = ARGV[i + 1]; table.insert(pairs_, ARGV[i]); table.insert(pairs_, ARGV[i + 1]) end
 local sets = {p .. 'live:bank:' .. g.bank, p .. 'live:psu:' .. g.psu, p .. 'live:client:' .. g.client_id}
 local replaced = {}
 for _, old in ipairs(redis.call('SINTER', sets[1], sets[2], sets[3])) do
-  if revoke(p, old, now, 'replaced by a new token pair', sets) then table.insert(replaced, old) end
+  if revoke(p, old, now, ARGV[5], sets) then table.insert(replaced, old) end
 end
 local seq = redis.call('INCR', p .. 'grant_seq')
 local key = p .. 'g:' .. g.id
@@ -123,7 +126,7 @@ if code_hash ~= '' then
   if redis.call('EXISTS', code) == 1 then
     redis.call('HSET', code, 'grant_id', g.id)
     if redis.call('HEXISTS', code, 'replayed_at') == 1 then
-      revoke(p, g.id, now, 'authorization code replayed', {})
+      revoke(p, g.id, now, ARGV[6], {})
     end
   end
 end
@@ -137,21 +140,35 @@ if not id then return {} end
 return redis.call('HGETALL', ARGV[1] .. 'g:' .. id)
 """
 
-# replace_access_token on a live pair only; the old access token's index goes with the overwrite.
-# ARGV: prefix, grant id, new access hash, new access expiry.
+# replace_access_token on a live pair only; the old access token's index goes with the overwrite, and the
+# old token is kept as replaced (its pair and when), cleaned up with the pair.
+# ARGV: prefix, grant id, new access hash, new access expiry, now.
 REPLACE_ACCESS_TOKEN = """
 local key = ARGV[1] .. 'g:' .. ARGV[2]
 local f = redis.call('HMGET', key, 'access_hash', 'revoked_at')
 if not f[1] or f[2] then return 0 end
 local ttl = redis.call('PTTL', key)
+local replaced = ARGV[1] .. 'replaced:' .. f[1]
 redis.call('DEL', ARGV[1] .. 'access:' .. f[1])
 redis.call('HSET', key, 'access_hash', ARGV[3], 'access_expires_at', ARGV[4])
+redis.call('HSET', replaced, 'grant_id', ARGV[2], 'replaced_at', ARGV[5])
 if ttl > 0 then
   redis.call('SET', ARGV[1] .. 'access:' .. ARGV[3], ARGV[2], 'PX', ttl)
+  redis.call('PEXPIRE', replaced, ttl)
 else
   redis.call('SET', ARGV[1] .. 'access:' .. ARGV[3], ARGV[2])
 end
 return 1
+"""
+
+# The pair of an access token a refresh replaced, and when: {replaced_at, {grant fields}} or {}.
+# ARGV: prefix, access hash.
+REPLACED_ACCESS_TOKEN = """
+local r = redis.call('HMGET', ARGV[1] .. 'replaced:' .. ARGV[2], 'grant_id', 'replaced_at')
+if not r[1] then return {} end
+local g = redis.call('HGETALL', ARGV[1] .. 'g:' .. r[1])
+if #g == 0 then return {} end
+return {r[2], g}
 """
 
 # revoke_grants: every live pair matching all given criteria ('' = any). ARGV: prefix, now, reason,
@@ -275,6 +292,7 @@ class RedisStore:
         self._issue_grant = client.register_script(ISSUE_GRANT)
         self._grant_by_token = client.register_script(GRANT_BY_TOKEN)
         self._replace_access_token = client.register_script(REPLACE_ACCESS_TOKEN)
+        self._replaced_access_token = client.register_script(REPLACED_ACCESS_TOKEN)
         self._revoke_grants = client.register_script(REVOKE_GRANTS)
         self._reset = client.register_script(RESET)
         self._record = client.register_script(RECORD)
@@ -418,14 +436,13 @@ class RedisStore:
         grant_id = self.client.hget(self._s(f"code:{token_hash(code)}"), "grant_id")
         if grant_id is None:
             return []
-        return self.revoke_grants(now, "authorization code replayed", grant_id=grant_id)
+        return self.revoke_grants(now, REVOKED_CODE_REPLAYED, grant_id=grant_id)
 
     # -- token pairs ----------------------------------------------------
     @_available
     def issue_grant(self, grant: Grant, now: datetime, code: Optional[str] = None) -> list[str]:
-        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank.
-
-        Returns the ids of the pairs it revoked.
+        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank
+        (``REPLACED_BY_CONSENT``). Returns the ids of the pairs it revoked.
         """
         fields: list[str] = []
         for name in GRANT_COLUMNS:
@@ -433,7 +450,8 @@ class RedisStore:
             if value is not None:
                 fields += [name, repr(timestamp(value)) if name in GRANT_TIMES else str(value)]
         ttl = _cleanup_ttl_ms(max(grant.refresh_expires_at, grant.access_expires_at))
-        args = [self._state, repr(timestamp(now)), ttl, token_hash(code) if code is not None else "", *fields]
+        args = [self._state, repr(timestamp(now)), ttl, token_hash(code) if code is not None else "",
+                REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, *fields]
         return list(self._issue_grant(args=args))
 
     def _grant_by(self, index: str, token: str) -> Optional[Grant]:
@@ -454,9 +472,18 @@ class RedisStore:
         return _grant_from_hash(data) if data else None
 
     @_available
-    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
-        """Give a live pair a new access token; the old one dies with the overwrite."""
-        args = [self._state, grant_id, token_hash(access_token), repr(timestamp(expires_at))]
+    def replaced_access_token(self, token: str) -> Optional[ReplacedAccessToken]:
+        """The pair of an access token a refresh replaced (``REPLACED_BY_REFRESH``), or None."""
+        found = self._replaced_access_token(args=[self._state, token_hash(token)])
+        if not found:
+            return None
+        replaced_at, flat = found
+        return ReplacedAccessToken(_grant_from_hash(dict(zip(flat[::2], flat[1::2]))), instant(float(replaced_at)))
+
+    @_available
+    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
+        """Give a live pair a new access token; the old one is kept as replaced at ``now``."""
+        args = [self._state, grant_id, token_hash(access_token), repr(timestamp(expires_at)), repr(timestamp(now))]
         return self._replace_access_token(args=args) == 1
 
     @_available

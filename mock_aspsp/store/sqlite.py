@@ -9,6 +9,9 @@ answered from a per-connection cache, valid while ``PRAGMA data_version``
 says no other connection changed the file; ``sync_state`` checks it, once per
 request, and this connection's own writes clear the cache.
 
+An access token a refresh replaced is a row of ``replaced_access_tokens``
+naming its pair and when (``records``: every dead token keeps why it died).
+
 Rules that must hold under concurrency (a code is redeemed once, one pair per
 PSU / TPP) are written as single conditional statements or ``BEGIN
 IMMEDIATE`` transactions, never as a read followed by a write.
@@ -24,8 +27,9 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional
 
 from .journal_files import JournalFiles
-from .records import (GRANT_COLUMNS, GRANT_TIMES, CodeRecord, Grant, PsuAttempt, StoreUnavailable, SyncState,
-                      count_attempt, instant, login_hash, timestamp, token_hash)
+from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
+                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
+                      timestamp, token_hash)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +47,8 @@ CREATE TABLE IF NOT EXISTS grants (
 CREATE UNIQUE INDEX IF NOT EXISTS grants_access ON grants (access_hash);
 CREATE UNIQUE INDEX IF NOT EXISTS grants_refresh ON grants (refresh_hash);
 CREATE INDEX IF NOT EXISTS grants_triplet ON grants (bank, psu, client_id) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS replaced_access_tokens (
+    access_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, replaced_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     bank TEXT NOT NULL, iban TEXT NOT NULL, changes TEXT NOT NULL, PRIMARY KEY (bank, iban));
 CREATE TABLE IF NOT EXISTS tpps (client_id TEXT PRIMARY KEY, changes TEXT NOT NULL);
@@ -58,8 +64,8 @@ JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
-STATE_TABLES = ("journeys", "codes", "grants", "accounts", "rule_counters", "tpps", "revoked_certificates",
-                "psu_failures", "conformance_plans")
+STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps",
+                "revoked_certificates", "psu_failures", "conformance_plans")
 
 
 _GRANT_SELECT = f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants"
@@ -294,13 +300,12 @@ class SqliteStore:
         row = self._db().execute("SELECT grant_id FROM codes WHERE code_hash = ?", (token_hash(code),)).fetchone()
         if row is None or row[0] is None:
             return []
-        return self.revoke_grants(now, "authorization code replayed", grant_id=row[0])
+        return self.revoke_grants(now, REVOKED_CODE_REPLAYED, grant_id=row[0])
 
     # -- token pairs ----------------------------------------------------
     def issue_grant(self, grant: Grant, now: datetime, code: Optional[str] = None) -> list[str]:
-        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank.
-
-        Returns the ids of the pairs it revoked.
+        """Store a new pair, revoking any live pair of the same PSU / TPP at that bank
+        (``REPLACED_BY_CONSENT``). Returns the ids of the pairs it revoked.
         """
         with self._tx() as db:
             replaced = [
@@ -312,7 +317,7 @@ class SqliteStore:
             ]
             db.executemany(
                 "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ?",
-                [(timestamp(now), "replaced by a new token pair", gid) for gid in replaced],
+                [(timestamp(now), REPLACED_BY_CONSENT, gid) for gid in replaced],
             )
             values = [(timestamp(v) if k in GRANT_TIMES and v is not None else v) for k, v in asdict(grant).items()]
             db.execute(
@@ -325,7 +330,7 @@ class SqliteStore:
                 db.execute(
                     "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE id = ? AND EXISTS "
                     "(SELECT 1 FROM codes WHERE code_hash = ? AND replayed_at IS NOT NULL)",
-                    (timestamp(now), "authorization code replayed", grant.id, token_hash(code)),
+                    (timestamp(now), REVOKED_CODE_REPLAYED, grant.id, token_hash(code)),
                 )
             return replaced
 
@@ -343,9 +348,25 @@ class SqliteStore:
     def grant(self, grant_id: str) -> Optional[Grant]:
         return self._grant_where("id", grant_id)
 
-    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime) -> bool:
-        """Give a live pair a new access token; the old one dies with the overwrite."""
+    def replaced_access_token(self, token: str) -> Optional[ReplacedAccessToken]:
+        """The pair of an access token a refresh replaced (``REPLACED_BY_REFRESH``), or None."""
+        digest = token_hash(token)
+        return self._cached(("replaced", digest), lambda: self._replaced_where(digest))
+
+    def _replaced_where(self, digest: str) -> Optional[ReplacedAccessToken]:
+        row = self._db().execute(
+            "SELECT grant_id, replaced_at FROM replaced_access_tokens WHERE access_hash = ?", (digest,)).fetchone()
+        grant = None if row is None else self.grant(row[0])
+        return None if grant is None else ReplacedAccessToken(grant, instant(row[1]))
+
+    def replace_access_token(self, grant_id: str, access_token: str, expires_at: datetime, now: datetime) -> bool:
+        """Give a live pair a new access token; the old one is kept as replaced at ``now``."""
         with self._tx() as db:
+            db.execute(
+                "INSERT INTO replaced_access_tokens (access_hash, grant_id, replaced_at) "
+                "SELECT access_hash, id, ? FROM grants WHERE id = ? AND revoked_at IS NULL",
+                (timestamp(now), grant_id),
+            )
             cursor = db.execute(
                 "UPDATE grants SET access_hash = ?, access_expires_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (token_hash(access_token), timestamp(expires_at), grant_id),

@@ -164,12 +164,12 @@ def test_dependencies_are_a_layer_of_their_own_and_a_source_change_does_not_rein
     dependencies = {name: when for name, when in installed.items() if not name.startswith("mock_aspsp-")}
     assert any(name.startswith("flask-") for name in dependencies)
 
-    changed = built.source / "mock_aspsp" / "health.py"  # a source change, as Docker then reruns the last RUN
+    changed = built.source / "mock_aspsp" / "tools" / "health.py"  # a source change, as Docker then reruns the last RUN
     changed.write_text(changed.read_text() + "\n# changed\n")
     env = {**os.environ, **build_stage().environment(), "PYTHON": sys.executable, "XDG_CACHE_HOME": str(built.cache)}
     built.run_step(install_step, env)
     site = next(built.venv.glob("lib/python*/site-packages"))
-    assert (site / "mock_aspsp" / "health.py").read_text().endswith("# changed\n")
+    assert (site / "mock_aspsp" / "tools" / "health.py").read_text().endswith("# changed\n")
     again = installed_distributions(built.venv)
     assert {name: again[name] for name in dependencies} == dependencies, "a dependency was reinstalled"
 

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
-from support import headless_tokens, portal_body
+from support import assert_error_media_type, headless_tokens, portal_body
 
 FUZZ = settings(max_examples=25, derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -50,7 +50,7 @@ def check(response, path: str) -> None:
         assert response.mimetype == "text/html", response.content_type
         assert "<html" in text.lower()
     else:
-        assert response.mimetype == "application/json", response.content_type
+        assert_error_media_type(response)  # the path's STET version's, or JSON
         body = response.get_json()
         assert body["status"] == response.status_code, body
         assert isinstance(body["message"], str) and body["message"], body
@@ -105,7 +105,7 @@ ADMIN_ROUTES = {  # path -> allowed methods
 JSON_ENDPOINTS = [  # (method, path, the fields it reads)
     ("POST", "/__admin/clock", ("advance", "set", "reset")),
     ("PATCH", f"/__admin/accounts/{PORTAL_IBAN}", ("balance", "overdraft", "status")),
-    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "reason")),
+    ("POST", "/__admin/tokens/revoke", ("psu", "client_id", "bank", "by", "reason")),
     ("PATCH", f"/__admin/tpps/{CLIENT_ID}", ("status", "denied")),
     ("POST", "/__admin/certificates/revoke", ("sha256",)),
     ("POST", "/__admin/rules", ("name", "match", "action", "times")),

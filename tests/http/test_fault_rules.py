@@ -4,7 +4,6 @@ import yaml
 
 from mock_aspsp.bank.scenario import ScenarioError, parse_scenario
 from mock_aspsp.resources import default_scenario
-from mock_aspsp.testing import PORTAL_IBAN
 from support import portal_body
 
 

@@ -2,10 +2,10 @@
 import pytest
 
 from mock_aspsp.formats.validation import schema_set
-from mock_aspsp.testing import PORTAL_IBAN, TPP_REDIRECT_URI as REDIRECT_URI
+from mock_aspsp.stet.versions import VERSIONS as TABLE
 from support import portal_body
 
-VERSIONS = [("v1", "piisp", "1.4.0.47"), ("v1.4.2", "cbpii", "1.4.2.17"), ("v1.6.2", "cbpii", "1.6.2.0")]
+VERSIONS = [(version.prefix, version.scope, version.stet) for version in TABLE]
 
 
 @pytest.mark.parametrize("version,scope,stet", VERSIONS)

@@ -9,7 +9,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from mock_aspsp.formats.validation import schema_set
 from mock_aspsp.stet.openapi import build_document, document_json
 from mock_aspsp.stet.versions import VERSIONS, version_for
-from support import portal_body
+from support import ERROR_MEDIA_OF, portal_body
 
 PREFIXES = [v.prefix for v in VERSIONS]
 FUNDS = "/stet/psd2/{}/funds-confirmations"
@@ -92,10 +92,10 @@ def test_components_are_the_validators_own_definitions(served_document):
 def test_funds_confirmations_operation(served_document):
     version, document = served_document
     operation = document["paths"][FUNDS.format(version.prefix)]["post"]
-    assert operation["security"] == [{"bearer": [version.scope]}]
+    assert operation["security"] == [{"accessCode": [version.scope]}, {"bearer": [version.scope]}]
     assert document["components"]["securitySchemes"]["bearer"] == {
         "type": "http", "scheme": "bearer", "description": f"access token from /token with scope `{version.scope}`"}
-    assert document["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]["scopes"].keys() == {
+    assert document["components"]["securitySchemes"]["accessCode"]["flows"]["authorizationCode"]["scopes"].keys() == {
         version.scope}
 
     headers = {p["name"]: p for p in operation["parameters"]}
@@ -114,9 +114,10 @@ def test_funds_confirmations_operation(served_document):
     responses = operation["responses"]
     assert responses["200"]["content"]["application/hal+json"]["schema"] == {
         "$ref": "#/components/schemas/HalPaymentCoverageReport"}
+    media_type = ERROR_MEDIA_OF[version.prefix] + ("; charset=utf-8" if "hal" in ERROR_MEDIA_OF[version.prefix] else "")
     for status in ("400", "401", "403", "404", "405", "406", "415", "429", "500", "503"):
-        assert responses[status]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/ErrorModel"}, status
+        model = "Error400Model" if status == "400" and version.prefix == "v1.6.2" else "ErrorModel"
+        assert responses[status]["content"] == {media_type: {"schema": {"$ref": f"#/components/schemas/{model}"}}}, status
 
 
 def test_token_operation(served_document):

@@ -234,6 +234,14 @@ def test_authorization_server_metadata(client):
     assert set(meta["scopes_supported"]) == {"cbpii", "piisp"}
 
 
+@pytest.mark.parametrize("host", ["99999.localhost", "www.99999.oba-bad-me-live.api.89c3.com"])
+def test_metadata_of_an_unknown_bank_is_a_404_as_on_the_api(client, host):
+    response = client.get("/.well-known/oauth-authorization-server", base_url=f"http://{host}")
+    body = assert_error_model(response, 404)
+    assert body["message"] == "no bank with code 99999 is served here"
+    assert client.get("/.well-known/oauth-authorization-server", base_url="http://13807.localhost").status_code == 200
+
+
 def test_metadata_endpoints_really_answer(client, tpp):
     meta = client.get("/.well-known/oauth-authorization-server").get_json()
     assert tpp.start().status_code == 303

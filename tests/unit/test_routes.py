@@ -14,8 +14,10 @@ from mock_aspsp.http.routes import ADMIN, API, OAUTH, PAGE, Route, classify
     ("/sca/3f2a", Route(PAGE, "authorize")),
     ("/stet/psd2/v1.4.2/funds-confirmations", Route(API, "funds-confirmations", "v1.4.2")),
     ("/v1/funds-confirmations", Route(API, "funds-confirmations", "v1")),
-    ("/stet/psd2/v9/funds-confirmations", Route(API, "funds-confirmations", "v9")),  # a rule may name any version
-    ("/stet/psd2/v1/openapi.json", Route(API)),
+    ("/stet/psd2/v9/funds-confirmations", Route(API, "funds-confirmations")),  # no version the bank serves
+    ("/stet/psd2/v1/openapi.json", Route(API, version="v1")),  # its errors in v1's media type
+    ("/v1.6.2/nowhere", Route(API, version="v1.6.2")),
+    ("/stet/psd2", Route(API)),
     ("/.well-known/oauth-authorization-server", Route(API)),
     ("/__admin/requests", Route(ADMIN, journaled=False)),
     ("/__admin/funds-confirmations", Route(ADMIN, journaled=False)),  # never a funds call for the rules

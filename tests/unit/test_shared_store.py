@@ -21,7 +21,8 @@ from mock_aspsp.bank.scenario import read_scenario
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
 from mock_aspsp.store import describe_store, open_store
-from mock_aspsp.store.records import Grant, StoreUnavailable, token_hash
+from mock_aspsp.store.records import (REPLACED_BY_CONSENT, REVOKED_BY_BANK, REVOKED_BY_PSU, REVOKED_BY_TPP, Grant,
+                                      StoreUnavailable, token_hash)
 from mock_aspsp.store.sqlite import SqliteStore
 from support import START
 
@@ -76,22 +77,56 @@ def test_parallel_issue_grant_for_one_triplet_leaves_one_live_pair(store):
     survivors = live(store)
     assert len(survivors) == 1
     assert sum(len(r) for r in replaced) == THREADS - 1  # each pair but the last was replaced exactly once
-    assert {g.revoked_reason for g in store.grants() if g.revoked_at} == {"replaced by a new token pair"}
+    assert {g.revoked_reason for g in store.grants() if g.revoked_at} == {"replaced by a new consent"}
     assert store.grant_by_access_token(f"a{survivors[0].id[1:]}").revoked_at is None
 
 
 def test_parallel_refreshes_of_a_live_pair_leave_one_access_token(store):
     store.issue_grant(pair(0), NOW)
-    assert all(at_once(lambda i: store.replace_access_token("g0", f"new{i}", NOW + timedelta(hours=2))))
+    assert all(at_once(lambda i: store.replace_access_token("g0", f"new{i}", NOW + timedelta(hours=2), NOW)))
     current = [i for i in range(THREADS) if store.grant_by_access_token(f"new{i}") is not None]
     assert len(current) == 1 and store.grant_by_access_token("a0") is None
+    # every other token each refresh gave, and the first, is kept as replaced: none is lost, none is live
+    replaced = [i for i in range(THREADS) if store.replaced_access_token(f"new{i}") is not None]
+    assert sorted(replaced + current) == list(range(THREADS))
+    assert store.replaced_access_token("a0").grant.id == "g0"
+
+
+def test_a_refresh_keeps_the_access_token_it_replaced_and_when(store):
+    later = NOW + timedelta(minutes=20)
+    store.issue_grant(pair(0), NOW)
+    assert store.replaced_access_token("a0") is None  # live, not replaced
+    assert store.replace_access_token("g0", "a0-bis", later + timedelta(hours=1), later)
+    replaced = store.replaced_access_token("a0")
+    assert replaced.replaced_at == later
+    assert (replaced.grant.id, replaced.grant.revoked_at) == ("g0", None)  # its pair lives on
+    assert replaced.grant.access_hash == token_hash("a0-bis")
+    assert store.grant_by_access_token("a0") is None and store.replaced_access_token("a0-bis") is None
+    assert store.replaced_access_token("never-issued") is None
+    store.revoke_grants(later, REVOKED_BY_TPP, grant_id="g0")  # a later death of the pair: the old token's stays
+    assert store.replaced_access_token("a0").replaced_at == later
+
+
+def test_each_way_a_pair_dies_is_stored(store):
+    store.issue_grant(pair(1), NOW)
+    store.issue_grant(pair(2), NOW + timedelta(minutes=1))  # a new consent of the same PSU / TPP / bank
+    store.issue_grant(pair(3, psu="bruno"), NOW)
+    store.issue_grant(pair(4, psu="carla"), NOW)
+    store.revoke_grants(NOW, REVOKED_BY_PSU, psu="bruno")
+    store.revoke_grants(NOW, REVOKED_BY_BANK + " (fraud suspected)", psu="carla")
+    assert store.grant("g1").revoked_reason == REPLACED_BY_CONSENT == "replaced by a new consent"
+    assert store.grant("g1").revoked_at == NOW + timedelta(minutes=1)
+    assert (store.grant("g3").revoked_reason, store.grant("g4").revoked_reason) == (
+        "revoked by the PSU", "revoked by the bank (fraud suspected)")
+    assert store.grant("g2").revoked_at is None
 
 
 def test_a_revoked_pair_gets_no_new_access_token(store):
     store.issue_grant(pair(0), NOW)
     assert store.revoke_grants(NOW, "revoked by the TPP", grant_id="g0") == ["g0"]
-    assert store.replace_access_token("g0", "late", NOW) is False
+    assert store.replace_access_token("g0", "late", NOW, NOW) is False
     assert store.grant_by_access_token("late") is None and store.grant_by_access_token("a0").revoked_at == NOW
+    assert store.replaced_access_token("a0") is None  # revoked, not replaced
 
 
 def test_rule_counters_count_every_call_and_fire_exactly_as_decided(store):
@@ -111,7 +146,7 @@ def test_replay_racing_the_exchange_revokes_the_new_pair(store):
     assert store.redeem_code("c", NOW) is True
     assert store.redeem_code("c", NOW) is False and store.revoke_code_grant("c", NOW) == []  # no pair yet
     store.issue_grant(pair(1), NOW, code="c")
-    assert store.grant("g1").revoked_reason == "authorization code replayed"
+    assert store.grant("g1").revoked_reason == "revoked: its authorization code was replayed"
 
 
 def test_revoke_by_criteria(store):
@@ -129,6 +164,7 @@ def test_revoke_by_criteria(store):
 def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     version = store.put_scenario("file.yaml", "name: x")
     store.issue_grant(pair(1), NOW)
+    store.replace_access_token("g1", "a1-bis", NOW + timedelta(hours=1), NOW)
     store.set_clock_offset(timedelta(hours=3))
     store.add_rule({"name": "r"})
     store.patch_tpp("PSDFR-ACPR-12345", {"status": "revoked"})
@@ -139,6 +175,7 @@ def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     state = store.sync_state()
     assert (state.clock_offset, state.scenario_version, state.runtime_rules) == (timedelta(), version, "[]")
     assert list(store.grants()) == [] and store.grant_by_access_token("a1") is None
+    assert store.replaced_access_token("a1") is None
     assert store.tpp_changes("PSDFR-ACPR-12345") == {} and store.revoked_certificates() == frozenset()
     assert store.journal() == []
 
@@ -162,6 +199,9 @@ def test_another_servers_change_is_seen_at_the_next_sync(tmp_path, store_url):
     assert (reader.account_changes("30007", "FR76"), reader.tpp_changes("PSDFR-ACPR-12345")) == ({}, {})
     assert reader.revoked_certificates() == frozenset()
 
+    assert reader.replaced_access_token("a2") is None
+    writer.issue_grant(pair(2, psu="bruno"), NOW)
+    writer.replace_access_token("g2", "a2-bis", NOW + timedelta(hours=1), NOW)
     writer.revoke_grants(NOW, "revoked by the TPP", grant_id="g1")
     writer.patch_account("30007", "FR76", {"status": "blocked"})
     writer.patch_tpp("PSDFR-ACPR-12345", {"denied": "audit"})
@@ -169,6 +209,7 @@ def test_another_servers_change_is_seen_at_the_next_sync(tmp_path, store_url):
     writer.set_clock_offset(timedelta(hours=2))
     assert reader.sync_state().clock_offset == timedelta(hours=2)
     assert reader.grant_by_access_token("a1").revoked_reason == "revoked by the TPP"
+    assert reader.replaced_access_token("a2").grant.id == "g2"
     assert reader.account_changes("30007", "FR76") == {"status": "blocked"}
     assert reader.tpp_changes("PSDFR-ACPR-12345") == {"denied": "audit"}
     assert reader.revoked_certificates() == frozenset({"ab" * 32})
@@ -193,6 +234,18 @@ def test_the_sqlite_journal_lives_beside_the_state(tmp_path):
     assert store._db().execute("PRAGMA data_version").fetchone()[0] == version
     store.reset()
     assert other.journal() == []
+
+
+def test_a_state_file_of_an_earlier_version_gets_the_table_of_replaced_tokens(tmp_path):
+    """A SQLite state file is kept across restarts: one written before replaced access tokens were kept opens,
+    and refreshes keep them from then on."""
+    path = str(tmp_path / "state.sqlite3")
+    earlier = SqliteStore(path)
+    earlier.issue_grant(pair(1), NOW)
+    earlier._db().execute("DROP TABLE replaced_access_tokens")
+    store = SqliteStore(path)
+    assert store.replace_access_token("g1", "a1-bis", NOW + timedelta(hours=1), NOW)
+    assert store.replaced_access_token("a1").grant.id == "g1"
 
 
 # -- Redis specifics ----------------------------------------------------------------------------
@@ -228,8 +281,11 @@ def test_expiry_is_the_mock_clocks_and_ttls_only_clean_up(redis_store):
     assert store.code("old").expires_at == NOW - timedelta(days=400)  # the mock's clock decides it is expired
     now = datetime.now(timezone.utc)
     store.issue_grant(dataclasses.replace(pair(1), issued_at=now, refresh_expires_at=now + timedelta(days=180)), now)
-    for key in ("s:g:g1", "s:access:" + token_hash("a1"), "s:refresh:" + token_hash("r1")):
+    store.replace_access_token("g1", "a1-bis", now + timedelta(hours=1), now)
+    for key in ("s:g:g1", "s:access:" + token_hash("a1-bis"), "s:refresh:" + token_hash("r1"),
+                "s:replaced:" + token_hash("a1")):  # a replaced access token is kept as long as its pair
         assert 181 * day_ms - 60_000 < key_ttl(store.prefix + key) <= 181 * day_ms  # refresh lifetime + a day
+    assert store.client.exists(store.prefix + "s:access:" + token_hash("a1")) == 0
 
 
 def test_an_unreachable_redis_raises_store_unavailable():

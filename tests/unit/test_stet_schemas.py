@@ -164,3 +164,14 @@ def test_card_reference_through_other_and_payee(version):
     assert failing_fields(validator, body) == set()
     body["payee"] = "M" * 71
     assert failing_fields(validator, body) == {("payee",)}
+
+
+def test_the_version_table_matches_its_schema_files():
+    """What the version table says of a version's bodies is defined in that version's schema file."""
+    from mock_aspsp.stet.versions import VERSIONS as TABLE
+
+    assert [v.stet for v in TABLE] == VERSIONS
+    for version in TABLE:
+        schema = load_schema(version.stet)
+        assert schema["x-stet"]["scope"] == version.scope
+        assert version.bad_request_model in schema["$defs"], version

@@ -12,6 +12,7 @@ from mock_aspsp.oauth.tokens import Consent
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.stet.versions import version_for
 from mock_aspsp.store import open_store
+from mock_aspsp.store.records import REVOKED_BY_PSU
 from mock_aspsp.store.sqlite import SqliteStore
 from mock_aspsp.testing import PORTAL_IBAN as IBAN, TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 
@@ -108,7 +109,7 @@ def test_code_is_single_use_and_a_replay_revokes_the_pair(store, scenario, tpp):
     error = oauth_error(exchange, store, scenario, tpp, code, NOW + timedelta(seconds=5))
     assert error.error == "invalid_grant" and "already used" in error.description
     grant = store.grant_by_refresh_token(pair["refresh_token"])
-    assert grant.revoked_at is not None and grant.revoked_reason == "authorization code replayed"
+    assert grant.revoked_at is not None and grant.revoked_reason == "revoked: its authorization code was replayed"
     assert api_status(store, pair["access_token"]) == 401
     refused = oauth_error(tokens.refresh, store, scenario, NOW, BANK, tpp, {"refresh_token": pair["refresh_token"]})
     assert refused.error == "invalid_grant"
@@ -127,7 +128,7 @@ def test_replay_racing_the_first_exchange_still_revokes_the_pair(store, scenario
     store.issue_grant = issue_grant_after_a_replay
     pair = exchange(store, scenario, tpp, code)
     assert [e.error for e in replays] == ["invalid_grant"]
-    assert store.grant_by_access_token(pair["access_token"]).revoked_reason == "authorization code replayed"
+    assert store.grant_by_access_token(pair["access_token"]).revoked_reason == "revoked: its authorization code was replayed"
     assert api_status(store, pair["access_token"]) == 401
 
 
@@ -221,6 +222,23 @@ def test_refresh_with_an_unknown_or_foreign_token(store, scenario, tpp):
     assert oauth_error(refresh, store, scenario, tpp, pair["access_token"], NOW).error == "invalid_grant"
 
 
+def test_a_refresh_racing_a_revocation_names_the_revocation(store, scenario, tpp):
+    """The pair is revoked between the refresh's read and its write (the PSU, on another worker)."""
+    pair = new_pair(store, scenario, tpp)
+    read = store.grant_by_refresh_token
+
+    def read_then_revoked(token):
+        grant = read(token)
+        store.revoke_grants(NOW + timedelta(seconds=1), REVOKED_BY_PSU, grant_id=grant.id)
+        return grant
+
+    store.grant_by_refresh_token = read_then_revoked
+    error = oauth_error(refresh, store, scenario, tpp, pair["refresh_token"], NOW + timedelta(seconds=1))
+    assert (error.error, error.description) == (
+        "invalid_grant", "refresh token revoked by the PSU on 2026-01-15T10:00:01Z: redirect the PSU to /authorize again")
+    assert api_status(store, pair["access_token"], NOW + timedelta(seconds=1)) == 401
+
+
 def test_refresh_with_another_scope_is_refused(store, scenario, tpp):
     pair = new_pair(store, scenario, tpp)
     assert oauth_error(refresh, store, scenario, tpp, pair["refresh_token"], NOW, scope="piisp").error == "invalid_scope"
@@ -232,7 +250,7 @@ def test_a_new_pair_revokes_the_old_one_of_the_same_psu_and_tpp(store, scenario,
     first = new_pair(store, scenario, tpp)
     other_psu = new_pair(store, scenario, tpp, psu="bruno")
     second = new_pair(store, scenario, tpp, NOW + timedelta(minutes=1))
-    assert store.grant_by_refresh_token(first["refresh_token"]).revoked_reason == "replaced by a new token pair"
+    assert store.grant_by_refresh_token(first["refresh_token"]).revoked_reason == "replaced by a new consent"
     assert api_status(store, first["access_token"]) == 401
     assert oauth_error(refresh, store, scenario, tpp, first["refresh_token"], NOW).error == "invalid_grant"
     assert api_status(store, second["access_token"]) == 200
