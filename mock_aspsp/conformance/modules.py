@@ -16,6 +16,8 @@ from .traffic import (CALLS, FAILED, NOT_RUN, PASSED, Verdict, evidence, is_code
 
 APPROVAL, AUTHORIZE, REFRESH, API, ANSWER = "approval", "authorize", "refresh", "api", "answer"
 RATE_LIMIT_RETRY_AFTER = 2  # seconds, the issue's Retry-After of the rate-limited module
+OUTAGE_ANSWERS = 3  # the 503s of the service-unavailable module, on the TPP's next API calls
+OUTAGE_SPACING = 1  # seconds: a retry sooner than this after a 503 (which names no delay) is a storm
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Module:
     trigger: str
     source: str
     judge: Callable[[dict, list[dict]], Verdict]
+    fires: int = 1  # on how many of the TPP's requests in a row the bank misbehaves
 
 
 def _failed(fired: dict, entry: dict, why: str, note: str) -> Verdict:
@@ -85,6 +88,27 @@ def rate_limited(fired: dict, later: list[dict]) -> Verdict:
     return _passed(fired, following, f"waited {waited:.1f} s after Retry-After: {RATE_LIMIT_RETRY_AFTER}")
 
 
+def service_unavailable(fired: dict, later: list[dict]) -> Verdict:
+    """Every API call after a 503 must come ``OUTAGE_SPACING`` or more later. The outage is the next
+    ``OUTAGE_ANSWERS`` API calls, so a TPP that retries more is a storm already; judged on the TPP's first
+    request the outage did not answer (a retry after the last 503, or a new journey when it gave up)."""
+    marker, last, retries = observed(fired).get("module"), fired, 0
+    for entry in later:
+        if kind(entry) not in ("authorize", *CALLS):
+            continue
+        if kind(entry) == "api":
+            retries += 1
+            waited = observed(entry).get("real", 0) - observed(last).get("real", 0)
+            if observed(last).get("module") == marker and waited < OUTAGE_SPACING:
+                return _failed(fired, entry, f"called again {waited:.1f} s after a 503: a retry storm (at least "
+                                             f"{OUTAGE_SPACING} s between retries)", "too early")
+        if observed(entry).get("module") != marker:
+            return _passed(fired, entry, f"{retries} retr{'y' if retries == 1 else 'ies'}, each "
+                                         f"{OUTAGE_SPACING} s or more after a 503")
+        last = entry
+    return Verdict(NOT_RUN, "waiting for the TPP's next request after the last 503")
+
+
 def refresh_refused(fired: dict, later: list[dict]) -> Verdict:
     refresh = observed(fired).get("refresh_hash")
     retries = 0
@@ -133,6 +157,9 @@ MODULES: dict[str, Module] = {m.id: m for m in (
            "retries once", API, "RFC 6750 §3.1; bank portal (Refresh your token)", access_token_expires_early),
     Module("rate-limited", "429 with Retry-After: 2 on the next API call: nothing before 2 s", API,
            "RFC 6585 §4; RFC 9110 §10.2.3", rate_limited),
+    Module("service-unavailable", f"{OUTAGE_ANSWERS} 503s without Retry-After on the next API calls: at most "
+           f"{OUTAGE_ANSWERS} retries, each {OUTAGE_SPACING} s or more after a 503 (no storm)", API,
+           "RFC 9110 §15.6.4; bank portal (quality of service)", service_unavailable, fires=OUTAGE_ANSWERS),
     Module("refresh-refused", "The next refresh answers invalid_grant (180 days passed): the TPP starts a new "
            "journey", REFRESH, "bank portal (180-day re-authentication); RFC 6749 §5.2", refresh_refused),
     Module("consent-revoked-by-psu", "The PSU revokes the pair: the TPP stops calling with it (one 401 at most)",

@@ -37,7 +37,7 @@ def plan_problems(body: dict, registered: frozenset[str]) -> list[str]:
 
 def new_plan(client_id: str, modules: list[str]) -> dict:
     return {"id": secrets.token_hex(6), "client_id": client_id, "modules": list(modules), "current": 0,
-            "fired": False}
+            "fired": 0}  # how often the current module fired
 
 
 def _marker(plan: dict, module: str) -> dict:
@@ -67,16 +67,16 @@ def fire(store: Store, client_id: str, trigger: str) -> Optional[dict]:
     plan = store.plan(client_id)
     if plan is None or plan["current"] >= len(plan["modules"]):
         return None
-    if plan["fired"]:
-        module = plan["modules"][plan["current"]]
+    module = plan["modules"][plan["current"]]
+    if plan["fired"] >= MODULES[module].fires:
         verdict = dict(verdicts({**plan, "modules": [module]}, store.journal()))[module]
         if verdict.status == NOT_RUN:
             return None
-        moved = {**plan, "current": plan["current"] + 1, "fired": False}
+        moved = {**plan, "current": plan["current"] + 1, "fired": 0}
         if not store.update_plan(client_id, plan, moved) or moved["current"] >= len(plan["modules"]):
             return None
-        plan = moved
-    module = plan["modules"][plan["current"]]
-    if MODULES[module].trigger != trigger or not store.update_plan(client_id, plan, {**plan, "fired": True}):
+        plan, module = moved, moved["modules"][moved["current"]]
+    if MODULES[module].trigger != trigger or not store.update_plan(client_id, plan,
+                                                                    {**plan, "fired": plan["fired"] + 1}):
         return None
     return _marker(plan, module)

@@ -140,6 +140,8 @@ def _misbehave(module: Optional[str], store, now, grant) -> None:
     """The API call's answer when a conformance module fires on it (``conformance.modules``)."""
     if module == "rate-limited":
         raise ApiError(429, "too many requests: retry later", {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)})
+    if module == "service-unavailable":
+        raise ApiError(503, "the service is unavailable: retry later")
     if module == "access-token-expires-early":
         g.token_problem = "expired"
         raise ApiError(401, f"access token expired on {isoformat(now)}: use the refresh token at /token",

@@ -4,7 +4,7 @@
 every journey, the QWAC on /token and /revoke (the trusted proxy header), every
 API call signed with the QSealC and its own X-Request-ID, a refresh on a 401
 while the refresh token lives, a new journey after ``invalid_grant``, the
-Retry-After delay waited (on the injected clock: no sleep). Each misbehaving
+Retry-After delay waited, or a back-off without it (on the injected clock: no sleep). Each misbehaving
 client breaks one rule and nothing else.
 """
 from __future__ import annotations
@@ -157,8 +157,11 @@ class GoodTpp:
         if self.access is None and not self.link():
             return None
         response = self.call(amount)
-        if response.status_code in (429, 503) and response.headers.get("Retry-After", "").isdigit():
-            self.wait(int(response.headers["Retry-After"]))
+        for attempt in range(3):  # 429 / 503: the Retry-After delay, or a back-off of 1, 2, 4 s; three retries
+            if response.status_code not in (429, 503):
+                break
+            delay = response.headers.get("Retry-After", "")
+            self.wait(int(delay) if delay.isdigit() else 2 ** attempt)
             response = self.call(amount)
         for _ in range(2):  # a 401: refresh (a new journey if that is refused), then retry, twice at most
             if response.status_code != 401:

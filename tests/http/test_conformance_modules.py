@@ -109,6 +109,43 @@ def test_retrying_at_once_after_the_rate_limited_module_fails(client, clock):
     assert failed_checks(client) == {"honours-retry-after"}  # the same rule, seen passively
 
 
+def test_three_503s_without_retry_after_then_the_answer(client, clock):
+    start(client, "service-unavailable")
+    tpp = GoodTpp(client, clock)
+    assert tpp.link()
+    answers = [tpp.call("100") for _ in range(4)]
+    assert [a.status_code for a in answers] == [503, 503, 503, 200]
+    assert all("Retry-After" not in a.headers for a in answers[:3])
+    assert answers[0].get_json()["status"] == 503  # a STET ErrorModel
+
+
+def test_a_client_backing_off_through_the_outage_passes(client, clock):
+    start(client, "service-unavailable")
+    tpp = GoodTpp(client, clock)
+    assert tpp.check_funds() is True  # 1, 2 then 4 s of back-off: three retries
+    assert modules(client) == {"service-unavailable": "passed"}
+    assert "3 retries" in report(client).get_json()["modules"][0]["detail"]
+
+
+def test_a_retry_storm_during_the_outage_fails(client, clock):
+    start(client, "service-unavailable")
+    assert RetriesAtOnce(client, clock).check_funds() is True  # three retries, each a fifth of a second later
+    assert modules(client) == {"service-unavailable": "failed"}
+    assert failed_checks(client) == set()  # no Retry-After named: only the module judges the storm
+
+
+def test_a_storm_on_the_last_retry_fails(client, clock):
+    start(client, "service-unavailable")
+    tpp = GoodTpp(client, clock)
+    assert tpp.link()
+    for wait in (1, 1, 0.5):
+        assert tpp.call("100").status_code == 503
+        clock.advance(wait)
+    assert tpp.call("100").status_code == 200
+    assert modules(client) == {"service-unavailable": "failed"}
+    assert "0.5 s after a 503" in report(client).get_json()["modules"][0]["detail"]
+
+
 def test_refreshing_in_a_loop_after_refresh_refused_fails(client, clock):
     class Loops(GoodTpp):
         def refreshes_after_invalid_grant(self):
