@@ -43,6 +43,7 @@ class Snapshot:
     now: datetime
     scenario: Scenario
     rules: tuple[FaultRule, ...]  # the scenario's fault rules, then those added at run time
+    conformance_plans: bool = False  # any TPP's conformance plan stored (``http.conformance`` asks)
 
 
 class Sandbox:
@@ -85,7 +86,8 @@ class Sandbox:
                     self._scenario, self._text, self._version = parse_scenario(text, source), text, version
         scenario = self._scenario
         self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
-        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
+        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules),
+                        state.conformance_plans)
 
     def catch_up(self) -> None:
         """Load the scenario in force now, if another process swapped it: called in the master before

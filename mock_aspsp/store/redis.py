@@ -208,10 +208,10 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
-# update_plan: replace a conformance plan only if it is still the one read (compare and set).
+# update_plan: replace a conformance plan (a field of one hash) only if it is still the one read (compare and set).
 UPDATE_PLAN = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1
 """
 
@@ -328,11 +328,13 @@ class RedisStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self._key("meta"), "clock_offset", "scenario_version")
         pipe.lrange(self._s("rules"), 0, -1)
-        (offset, version), rules = pipe.execute()
+        pipe.exists(self._s("plans"))
+        (offset, version), rules, plans = pipe.execute()
         return SyncState(
             clock_offset=timedelta(seconds=float(offset or 0)),
             scenario_version=int(version or 0),
             runtime_rules="[" + ", ".join(rules) + "]",
+            conformance_plans=bool(plans),
         )
 
     @_available
@@ -393,19 +395,20 @@ class RedisStore:
         raw = self.client.get(self._s(f"journey:{journey_id}"))
         return None if raw is None else json.loads(raw)
 
-    # -- conformance plans ----------------------------------------------
+    # -- conformance plans: one hash, by client_id (``sync_state`` asks whether it exists) ----------
     @_available
     def put_plan(self, client_id: str, plan: dict) -> None:
-        self.client.set(self._s(f"plan:{client_id}"), json.dumps(plan))
+        self.client.hset(self._s("plans"), client_id, json.dumps(plan))
 
     @_available
     def plan(self, client_id: str) -> Optional[dict]:
-        raw = self.client.get(self._s(f"plan:{client_id}"))
+        raw = self.client.hget(self._s("plans"), client_id)
         return None if raw is None else json.loads(raw)
 
     @_available
     def update_plan(self, client_id: str, expected: dict, plan: dict) -> bool:
-        return self._update_plan(keys=[self._s(f"plan:{client_id}")], args=[json.dumps(expected), json.dumps(plan)]) == 1
+        args = [client_id, json.dumps(expected), json.dumps(plan)]
+        return self._update_plan(keys=[self._s("plans")], args=args) == 1
 
     # -- authorization codes --------------------------------------------
     @_available

@@ -190,10 +190,12 @@ class SqliteStore:
                 "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version', 'rules')"
             ).fetchall()
         )
+        plans = self._db().execute("SELECT EXISTS (SELECT 1 FROM conformance_plans)").fetchone()[0]
         return SyncState(
             clock_offset=timedelta(seconds=float(rows.get("clock_offset", 0))),
             scenario_version=int(rows.get("scenario_version", 0)),
             runtime_rules=rows.get("rules", "[]"),
+            conformance_plans=bool(plans),
         )
 
     def set_clock_offset(self, offset: timedelta) -> None:

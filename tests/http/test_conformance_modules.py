@@ -214,6 +214,19 @@ def test_a_plan_started_on_one_worker_fires_once_on_another(tmp_path, scenario_p
     assert modules(first) == {"rate-limited": "failed"}  # called again 0 s later
 
 
+def test_without_a_plan_no_request_looks_one_up(client, clock, store, monkeypatch):
+    """The serving targets: a call costs the one shared read every request makes, not a plan look-up."""
+    def looked_up(*_):
+        raise AssertionError("a plan was looked up while none is stored")
+
+    monkeypatch.setattr(store, "plan", looked_up)
+    tpp = GoodTpp(client, clock)
+    assert tpp.link() and tpp.refresh() and tpp.check_funds() is True
+    monkeypatch.undo()
+    start(client, "funds-false")
+    assert tpp.check_funds() is False  # a plan stored: this worker sees it at once
+
+
 def test_reset_ends_the_plan(client, clock):
     start(client, "rate-limited")
     client.post("/__admin/reset")
