@@ -115,7 +115,7 @@ def health() -> Response:
 
 @blueprint.post("/reset")
 def reset() -> Response:
-    sandbox().store.reset()
+    sandbox().reset()
     return jsonify({"reset": True, "scenario": snapshot().scenario.name})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from conformance_world import GoodTpp, RealClock, world
 from mock_aspsp.conformance.modules import MODULES
@@ -232,4 +233,44 @@ def test_reset_ends_the_plan(client, clock):
     client.post("/__admin/reset")
     tpp = GoodTpp(client, clock)
     assert tpp.link() and tpp.call("100").status_code == 200
+    assert report(client).get_json()["modules"] == []
+
+
+def planned_world(path, *modules):
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["conformance"] = [{"client_id": CLIENT_ID, "modules": list(modules)}]
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+def test_a_scenario_starts_its_plan_and_a_reset_starts_it_again(tmp_path, scenario_path, store_url, clock):
+    scenario_path.write_text(planned_world(scenario_path, "rate-limited"), encoding="utf-8")
+    client = make_app(tmp_path, scenario_path, store_url, clock).test_client()
+    assert modules(client) == {"rate-limited": "not-run"}
+    tpp = GoodTpp(client, clock)
+    assert tpp.link() and tpp.call("100").status_code == 429
+    clock.advance(2)
+    assert tpp.call("100").status_code == 200 and modules(client) == {"rate-limited": "passed"}
+    client.post("/__admin/reset")
+    assert modules(client) == {"rate-limited": "not-run"}
+    assert tpp.link() and tpp.call("100").status_code == 429
+    second = make_app(tmp_path, scenario_path, store_url, clock).test_client()  # a worker adopting it
+    assert GoodTpp(second, clock, access=tpp.access).call("100").status_code == 200  # the plan not restarted
+    assert modules(second) == {"rate-limited": "failed"}  # called again 0 s after the 429
+
+
+def test_a_swapped_in_scenario_starts_its_plan(client, clock, scenario_path):
+    assert report(client).get_json()["modules"] == []
+    response = client.put("/__admin/scenario", data=planned_world(scenario_path, "funds-false", "rate-limited"),
+                          content_type="application/yaml")
+    assert response.status_code == 200, response.get_json()
+    assert modules(client) == {"funds-false": "not-run", "rate-limited": "not-run"}
+    assert GoodTpp(client, clock).check_funds() is False
+
+
+def test_a_bad_conformance_key_is_refused_with_its_path(client, scenario_path):
+    text = planned_world(scenario_path, "rate-limited", "no-such-module")
+    response = client.put("/__admin/scenario", data=text, content_type="application/yaml")
+    assert response.status_code == 422
+    assert any("conformance[0].modules[1]" in str(p) and "unknown module" in str(p)
+               for p in response.get_json()["problems"]), response.get_json()
     assert report(client).get_json()["modules"] == []
