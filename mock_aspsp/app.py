@@ -45,6 +45,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     for version in VERSIONS:  # compiled now, not on each worker's first call, and shared after the fork
         compiled(version.schema_file, REQUEST_DEFINITION)
 
+    from .http import admin_conformance  # noqa: F401  (its routes join the admin blueprint)
     from .http.admin import blueprint as admin
     from .http.console import blueprint as console
     from .oauth.authorize import blueprint as authorize

@@ -17,6 +17,10 @@ other replicas serve, or a SQLite file kept across restarts. The rule:
 
 If the store loses the scenario while serving (a Redis restarted empty), the
 next request publishes the one this process serves again.
+
+A scenario's ``conformance`` plans are part of its initial state: started
+whenever it is published (a new version, not a replica adopting it: that would
+restart the plans in progress) and after each reset.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from datetime import datetime
 from .bank.clock import Clock
 from .bank.faults import FaultRule, runtime_rules
 from .bank.scenario import Scenario, ScenarioError, parse_scenario
+from .conformance.plans import new_plan
 from .store.interface import Store
 from .store.records import StoreUnavailable
 
@@ -43,6 +48,7 @@ class Snapshot:
     now: datetime
     scenario: Scenario
     rules: tuple[FaultRule, ...]  # the scenario's fault rules, then those added at run time
+    conformance_plans: bool = False  # any TPP's conformance plan stored (``http.conformance`` asks)
 
 
 class Sandbox:
@@ -71,7 +77,22 @@ class Sandbox:
                             kept.name, version, source, scenario.source)
                 self._scenario, self._text = kept, stored
                 return version
-        return self.store.put_scenario(scenario.source, text)
+        return self._publish(scenario, text)
+
+    def _publish(self, scenario: Scenario, text: str) -> int:
+        """Store a scenario as the one in force, and start its conformance plans."""
+        version = self.store.put_scenario(scenario.source, text)
+        self._start_plans(scenario)
+        return version
+
+    def _start_plans(self, scenario: Scenario) -> None:
+        for plan in scenario.conformance:
+            self.store.put_plan(plan.client_id, new_plan(plan.client_id, list(plan.modules)))
+
+    def reset(self) -> None:
+        """Back to the scenario's initial state (``store.reset``), its conformance plans started again."""
+        self.store.reset()
+        self._start_plans(self._scenario)
 
     def snapshot(self) -> Snapshot:
         """One read of shared state per request: clock offset and scenario version."""
@@ -80,12 +101,13 @@ class Sandbox:
             with self._lock:
                 version, source, text = self.store.get_scenario()
                 if not version:  # the store lost its scenario (a Redis restarted empty): publish ours again
-                    self._version = self.store.put_scenario(self._scenario.source, self._text)
+                    self._version = self._publish(self._scenario, self._text)
                 elif version != self._version:
                     self._scenario, self._text, self._version = parse_scenario(text, source), text, version
         scenario = self._scenario
         self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
-        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules))
+        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules),
+                        state.conformance_plans)
 
     def catch_up(self) -> None:
         """Load the scenario in force now, if another process swapped it: called in the master before
@@ -99,6 +121,6 @@ class Sandbox:
         """Validate first (raises ScenarioError and changes nothing), then publish to every worker."""
         scenario = parse_scenario(text, source)
         with self._lock:
-            self._version = self.store.put_scenario(source, text)
+            self._version = self._publish(scenario, text)
             self._scenario, self._text = scenario, text
         return scenario

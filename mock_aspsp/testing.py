@@ -116,6 +116,23 @@ class AdminClient:
     def put_scenario(self, yaml_text: str) -> dict:
         return self.call("PUT", "/scenario", yaml_text, content_type="application/yaml")
 
+    def start_conformance_plan(self, client_id: str, *modules: str) -> dict:
+        """Run these go-live modules, in order, on the TPP's next journeys and calls."""
+        return self.call("POST", "/conformance/plans", {"client_id": client_id, "modules": list(modules)})
+
+    def conformance(self, client_id: str) -> dict:
+        """The TPP's go-live report: every check and module with its status and evidence."""
+        return self.call("GET", "/conformance", query={"client_id": client_id})
+
+    def assert_ready(self, client_id: str) -> dict:
+        """Fail (AssertionError listing each failed check or module and its evidence) unless nothing failed."""
+        report = self.conformance(client_id)
+        failed = [item for item in report["checks"] + report["modules"] if item["status"] == "failed"]
+        assert not failed, "go-live readiness failed:\n" + "\n".join(
+            f"{item['id']}: {item['detail']} {[(e['path'], e['status'], e['note']) for e in item['evidence']]}"
+            for item in failed)
+        return report
+
 
 @dataclass(frozen=True)
 class Tokens:
@@ -155,7 +172,7 @@ class RunningSandbox:
         default bank's; ``ssl_context``: how to trust a sandbox served over HTTPS (``serve --tls-cert``).
         JourneyError says why when the bank gives no tokens."""
         headers = {"Host": f"{bank}.localhost:{urlsplit(self.url).port}"} if bank else {}
-        state = secrets.token_urlsafe(8)
+        state = secrets.token_urlsafe(32)  # 256 bits: the go-live check asks for 128 at least
         query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
                            "scope": scope, "state": state, "login_hint": psu})
         try:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Iterable, Optional
 
 import yaml
 
+from ..conformance.modules import MODULES
 from ..formats.quoting import QUOTE_MAX, quoted
 from ..formats.validation import schema_set
 from ..stet.versions import NO_LIFECYCLE, Lifecycle
@@ -131,6 +132,14 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class ConformancePlan:
+    """A go-live plan the scenario starts for one TPP (``conformance.plans``): its active modules, in order."""
+
+    client_id: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Scenario:
     """One world; look-ups go through the indexes built once at load time."""
 
@@ -145,6 +154,7 @@ class Scenario:
     rules: tuple[FaultRule, ...] = ()
     trusted_cas: tuple = ()  # x509.Certificate of the CAs whose TPP certificates the bank accepts
     revoked_certificates: frozenset[str] = frozenset()  # SHA-256 fingerprints, lowercase hex
+    conformance: tuple[ConformancePlan, ...] = ()  # started on publishing and after each reset
     _certificates: dict = field(repr=False, compare=False, default_factory=dict)
     _banks: dict = field(repr=False, compare=False, default_factory=dict)
     _psus: dict = field(repr=False, compare=False, default_factory=dict)
@@ -492,6 +502,22 @@ def _reference_problems(doc: dict, source: str, node: yaml.Node) -> list[Problem
                     problem(["settings", section, *key.split(".")],
                             f"{value} is longer than {MAX_SETTING_DURATION.days} days")
 
+    planned: dict[str, int] = {}
+    for i, plan in _entries(doc, "conformance"):
+        client_id = _text(plan, "client_id")
+        if client_id is not None and client_id not in client_ids:
+            problem(["conformance", i, "client_id"], f"no TPP with client_id {quoted(client_id)} in 'tpps'")
+        elif client_id is not None and client_id in planned:
+            problem(["conformance", i, "client_id"], f"{client_id} already has a plan in conformance[{planned[client_id]}]")
+        planned.setdefault(client_id, i)
+        modules = plan.get("modules")
+        for j, module in enumerate(modules if isinstance(modules, list) else []):
+            if module not in MODULES:
+                problem(["conformance", i, "modules", j], f"unknown module {quoted(str(module))}; known: "
+                                                          f"{', '.join(MODULES)}")
+            elif modules.index(module) != j:
+                problem(["conformance", i, "modules", j], f"{module} is already in this plan (each module runs once)")
+
     generate = doc.get("generate")
     if isinstance(generate, dict) and _text(generate, "bank") is not None and generate["bank"] not in codes:
         problem(["generate", "bank"], f"no bank with code {generate['bank']} in 'banks'")
@@ -701,6 +727,7 @@ def _build(doc: dict, source: str, certificates: Optional[_Certificates] = None)
         rules=tuple(build_rule(r, f"rule-{i + 1}") for i, r in enumerate(doc.get("rules", []))),
         trusted_cas=certificates.trusted_cas,
         revoked_certificates=frozenset(normalize_fingerprint(f) for f in doc.get("revoked_certificates", [])),
+        conformance=tuple(ConformancePlan(p["client_id"], tuple(p["modules"])) for p in doc.get("conformance", [])),
     )
 
 

@@ -122,7 +122,7 @@ def scenario_summary(scenario: Scenario) -> dict:
 
 
 def reset_sandbox() -> dict:
-    sandbox().store.reset()
+    sandbox().reset()
     g.snapshot = sandbox().snapshot()
     return {"reset": True, "scenario": snapshot().scenario.name}
 

@@ -2,7 +2,7 @@
 
 One entry per API, OAuth or page request (the route table says which are: the
 admin API is not journaled), kept in the store, bounded by the scenario's
-``journal_size``.
+``journal_size``; ``observed`` holds what the go-live checks judge (``observed``).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..bank.clock import isoformat
 from ..store.records import StoreUnavailable
+from .observed import observe
 from .web import asked_bank, request_body, sandbox
 
 log = logging.getLogger("mock_aspsp")
@@ -52,7 +53,7 @@ def _body(request: Request) -> str:
 
 
 def _client_id(request: Request, context: Any) -> str | None:
-    client_id = context.get("client_id")
+    client_id = context.get("client_id") or (context.get("journey_read") or {}).get("client_id")
     if client_id:
         return client_id
     if request.mimetype == "application/x-www-form-urlencoded":
@@ -82,6 +83,7 @@ def record(request: Request, context: Any, response: Response, request_id: Optio
         "error": context.get("error_message"),
         "validation_errors": context.get("validation_errors", []),
         "fault_rule": context.get("fault_rule"),
+        "observed": observe(request, context, response),
     }
     try:
         sandbox().store.record(entry)

@@ -16,7 +16,9 @@ from flask import Blueprint, Response, g, redirect, render_template, request
 
 from ..bank.clock import isoformat
 from ..bank.scenario import Psu, Scenario, Tpp
+from ..conformance.modules import APPROVAL, AUTHORIZE
 from ..formats.quoting import quoted
+from ..http.conformance import misbehave
 from ..http import page_problems as pages
 from ..http.errors import PageError
 from ..http.web import sandbox, served_bank, snapshot
@@ -117,6 +119,9 @@ def authorize() -> Response:
     state = request.args.get("state")
     if problem:
         return redirect(redirect_to(redirect_uri, {"error": problem[0], "error_description": problem[1], "state": state}))
+    if misbehave(tpp.client_id, AUTHORIZE):  # conformance module callback-with-error
+        return redirect(redirect_to(redirect_uri, {"error": "access_denied", "error_description": "the PSU refused consent",
+                                                   "state": state}))
     browser = new_secret()
     challenge = request.args.get("code_challenge")
     journey = Journey(
@@ -225,7 +230,10 @@ def _approve(scenario: Scenario, journey: Journey, iban: str, authenticated_at) 
         code_challenge=journey.code_challenge,
         code_challenge_method=journey.code_challenge_method,
     )
-    return {"code": issue_code(sandbox().store, scenario, snapshot().now, consent), "state": journey.state}
+    state = journey.state
+    if misbehave(journey.client_id, APPROVAL):  # conformance module callback-with-wrong-state
+        state = new_secret()[:len(state or "")] or new_secret()
+    return {"code": issue_code(sandbox().store, scenario, snapshot().now, consent), "state": state}
 
 
 def _automatic_outcome(scenario: Scenario, journey: Journey, psu: Psu) -> Response:

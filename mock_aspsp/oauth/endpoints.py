@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from ..conformance.modules import REFRESH
 from ..formats.quoting import quoted
+from ..http.conformance import misbehave
 from ..http.errors import OAuthError
 from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
@@ -53,6 +55,8 @@ def token() -> Response:
         raise OAuthError("unsupported_grant_type", "this bank accepts authorization_code and refresh_token "
                                                    "(and client_credentials for the registration API)")
     tpp = authenticate_client(scenario, form, sandbox().store, now, "token")
+    if grant_type == "refresh_token" and form.get("refresh_token") and misbehave(tpp.client_id, REFRESH):
+        tokens.refuse_refresh(sandbox().store, now, tpp, form["refresh_token"])  # conformance module refresh-refused
     return _no_store(jsonify(GRANTS[grant_type](sandbox().store, scenario, now, bank, tpp, form)))
 
 

@@ -30,7 +30,7 @@ from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
 from ..store.records import (REMOVED_WITH_REGISTRATION_BY_BANK, REMOVED_WITH_REGISTRATION_BY_TPP, REPLACED_BY_CONSENT,
-                             REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash)
+                             REPLACED_BY_REFRESH, REVOKED_BY_BANK, REVOKED_BY_TPP, Grant, token_hash)
 from ..tpp.certificates import TppCertificate
 from ..tpp.registration import SCOPE as REGISTRATION_SCOPE
 from .pkce import verifier_problem
@@ -191,6 +191,17 @@ def refresh(
             raise OAuthError("invalid_grant", UNKNOWN_REFRESH_TOKEN)
         raise OAuthError("invalid_grant", death("refresh token", revoked.revoked_reason, revoked.revoked_at))
     return _token_response(access_token, refresh_token, grant, scenario)
+
+
+def refuse_refresh(store: Store, now: datetime, tpp: Tpp, refresh_token: str) -> None:
+    """The answer once the re-authentication period is over, given early (a conformance module): the pair
+    is revoked, so the TPP's only way on is a new PSU journey."""
+    grant = store.grant_by_refresh_token(refresh_token)
+    if grant is not None and grant.client_id == tpp.client_id:
+        store.revoke_grants(now, f"{REVOKED_BY_BANK} (the PSU's last strong authentication is too old)",
+                            grant_id=grant.id)
+    raise OAuthError("invalid_grant", "the PSU's last strong authentication is too old: redirect the PSU to "
+                                      "/authorize again")
 
 
 def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, str]) -> None:

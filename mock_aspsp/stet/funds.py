@@ -13,18 +13,23 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
 
+from ..bank.clock import isoformat
 from ..bank.coverage import FundsRefused, funds_available
 from ..bank.iban import is_valid_iban
 from ..bank.scenario import Scenario
+from ..conformance.modules import ANSWER, API, RATE_LIMIT_RETRY_AFTER
 from ..formats import jsonio
 from ..formats.validation import schema_set
+from ..http.conformance import misbehave
 from ..http.errors import ApiError
 from ..http.web import request_body, sandbox, served_bank, snapshot
-from ..oauth.tokens import bearer_grant
+from ..oauth.tokens import bearer_grant, death
 from ..store.interface import Store
+from ..store.records import REVOKED_BY_PSU
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
 from .seal import signature_headers
@@ -121,14 +126,33 @@ def _check_identity(request: Request, scenario: Scenario, store: Store, now: dat
     except IdentityRefused as refused:
         raise ApiError(refused.status, refused.reason) from None
     try:
-        return check_request_signature(
+        qsealc = check_request_signature(
             request.method, request_target(request), request.headers, request_body(request),
             client_id=tpp.organization_identifier, scenario=scenario, store=store, now=now,
             certificates=tpp.certificates if tpp.registered else (),
         )
     except IdentityRefused as refused:
+        g.signature = "invalid"  # the go-live check: a signature sent but refused
         challenge = {"WWW-Authenticate": SIGNATURE_CHALLENGE} if refused.status == 401 else {}
         raise ApiError(refused.status, refused.reason, challenge) from None
+    g.signature = "missing" if qsealc is None else "valid"
+    return qsealc
+
+
+def _misbehave(module: Optional[str], store, now, grant) -> None:
+    """The API call's answer when a conformance module fires on it (``conformance.modules``)."""
+    if module == "rate-limited":
+        raise ApiError(429, "too many requests: retry later", {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)})
+    if module == "service-unavailable":
+        raise ApiError(503, "the service is unavailable: retry later")
+    if module == "access-token-expires-early":
+        g.token_problem = "expired"
+        raise ApiError(401, f"access token expired on {isoformat(now)}: use the refresh token at /token",
+                       {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
+    if module == "consent-revoked-by-psu":
+        store.revoke_grants(now, REVOKED_BY_PSU, grant_id=grant.id)
+        raise ApiError(401, death("access token", REVOKED_BY_PSU, now),
+                       {"WWW-Authenticate": 'Bearer realm="mock-aspsp", error="invalid_token"'})
 
 
 @blueprint.post("/stet/psd2/<prefix>/funds-confirmations")
@@ -145,6 +169,7 @@ def funds_confirmations(prefix: str) -> Response:
     admitted = admission(scenario, store, grant.client_id, "funds-confirmations")
     if admitted.refusal:
         raise ApiError(403, admitted.refusal)
+    _misbehave(misbehave(grant.client_id, API), store, now, grant)
     request_id = _request_id(current)
     qsealc = _check_identity(current, scenario, store, now, admitted.tpp)
     if qsealc is None and admitted.missing_role:  # a QSealC was checked for the role itself
@@ -157,6 +182,8 @@ def funds_confirmations(prefix: str) -> Response:
                                  store.account_changes)
     except FundsRefused as refused:
         raise ApiError(403, f"accountId.iban: {refused.reason}") from None
+    if misbehave(grant.client_id, ANSWER):  # conformance module funds-false
+        result = False
     report = _report(text, result, current.path).encode("utf-8")
     response = Response(report, 200, content_type=HAL_JSON)
     if scenario.settings.sign_responses:  # the exact bytes sent, as the TPP's Digest check reads them

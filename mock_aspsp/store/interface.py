@@ -140,6 +140,15 @@ class Store(Protocol):
 
     def clear_journal(self) -> None: ...
 
+    # -- conformance plans (``conformance.plans``): the active modules a TPP's next calls meet ------
+    def put_plan(self, client_id: str, plan: dict) -> None:
+        """Start (or replace) the plan of a TPP."""
+
+    def plan(self, client_id: str) -> Optional[dict]: ...
+
+    def update_plan(self, client_id: str, expected: dict, plan: dict) -> bool:
+        """Move a plan on only if it is still as ``expected`` (as read): a module fires once across workers."""
+
     # -- fault rules added at run time, and every rule's counters ---------------------------------
     def add_rule(self, rule: dict) -> None: ...
 

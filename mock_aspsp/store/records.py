@@ -95,6 +95,7 @@ class SyncState:
     clock_offset: timedelta
     scenario_version: int
     runtime_rules: str = "[]"  # fault rules added through the admin API, as JSON text
+    conformance_plans: bool = False  # any TPP's plan stored: without one, no request looks a plan up
 
 
 @dataclass(frozen=True)

@@ -208,6 +208,13 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
 
+# update_plan: replace a conformance plan (a field of one hash) only if it is still the one read (compare and set).
+UPDATE_PLAN = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # psu_attempt_passed: one failure less, and the login's hash gone at none (never a count lost in between).
 PSU_PASSED = """
 if redis.call('HINCRBY', KEYS[1], 'failures', -1) <= 0 then redis.call('DEL', KEYS[1]) end
@@ -291,6 +298,7 @@ class RedisStore:
         self._record = client.register_script(RECORD)
         self._update_journey = client.register_script(UPDATE_JOURNEY)
         self._psu_passed = client.register_script(PSU_PASSED)
+        self._update_plan = client.register_script(UPDATE_PLAN)
 
     @classmethod
     def from_url(cls, url: str, journal_limit: int = 10_000, location: str = "redis") -> "RedisStore":
@@ -320,11 +328,13 @@ class RedisStore:
         pipe = self.client.pipeline(transaction=False)
         pipe.hmget(self._key("meta"), "clock_offset", "scenario_version")
         pipe.lrange(self._s("rules"), 0, -1)
-        (offset, version), rules = pipe.execute()
+        pipe.exists(self._s("plans"))
+        (offset, version), rules, plans = pipe.execute()
         return SyncState(
             clock_offset=timedelta(seconds=float(offset or 0)),
             scenario_version=int(version or 0),
             runtime_rules="[" + ", ".join(rules) + "]",
+            conformance_plans=bool(plans),
         )
 
     @_available
@@ -384,6 +394,21 @@ class RedisStore:
     def get_journey(self, journey_id: str) -> Optional[dict]:
         raw = self.client.get(self._s(f"journey:{journey_id}"))
         return None if raw is None else json.loads(raw)
+
+    # -- conformance plans: one hash, by client_id (``sync_state`` asks whether it exists) ----------
+    @_available
+    def put_plan(self, client_id: str, plan: dict) -> None:
+        self.client.hset(self._s("plans"), client_id, json.dumps(plan))
+
+    @_available
+    def plan(self, client_id: str) -> Optional[dict]:
+        raw = self.client.hget(self._s("plans"), client_id)
+        return None if raw is None else json.loads(raw)
+
+    @_available
+    def update_plan(self, client_id: str, expected: dict, plan: dict) -> bool:
+        args = [client_id, json.dumps(expected), json.dumps(plan)]
+        return self._update_plan(keys=[self._s("plans")], args=args) == 1
 
     # -- authorization codes --------------------------------------------
     @_available

@@ -34,6 +34,7 @@ from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_C
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS journeys (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS conformance_plans (client_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS codes (
     code_hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL,
     redeemed_at REAL, replayed_at REAL, grant_id TEXT);
@@ -68,7 +69,8 @@ VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts ov
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
 STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps",
-                "revoked_certificates", "psu_failures", "registrations", "registration_tokens")
+                "revoked_certificates", "psu_failures", "registrations", "registration_tokens",
+                "conformance_plans")
 
 
 _GRANT_SELECT = f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants"
@@ -193,10 +195,12 @@ class SqliteStore:
                 "SELECT key, value FROM meta WHERE key IN ('clock_offset', 'scenario_version', 'rules')"
             ).fetchall()
         )
+        plans = self._db().execute("SELECT EXISTS (SELECT 1 FROM conformance_plans)").fetchone()[0]
         return SyncState(
             clock_offset=timedelta(seconds=float(rows.get("clock_offset", 0))),
             scenario_version=int(rows.get("scenario_version", 0)),
             runtime_rules=rows.get("rules", "[]"),
+            conformance_plans=bool(plans),
         )
 
     def set_clock_offset(self, offset: timedelta) -> None:
@@ -253,6 +257,22 @@ class SqliteStore:
     def get_journey(self, journey_id: str) -> Optional[dict]:
         row = self._db().execute("SELECT data FROM journeys WHERE id = ?", (journey_id,)).fetchone()
         return None if row is None else json.loads(row[0])
+
+    # -- conformance plans ----------------------------------------------
+    def put_plan(self, client_id: str, plan: dict) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO conformance_plans (client_id, data) VALUES (?, ?)",
+                       (client_id, json.dumps(plan)))
+
+    def plan(self, client_id: str) -> Optional[dict]:
+        row = self._db().execute("SELECT data FROM conformance_plans WHERE client_id = ?", (client_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def update_plan(self, client_id: str, expected: dict, plan: dict) -> bool:
+        with self._tx() as db:
+            cursor = db.execute("UPDATE conformance_plans SET data = ? WHERE client_id = ? AND data = ?",
+                                (json.dumps(plan), client_id, json.dumps(expected)))
+            return cursor.rowcount == 1
 
     # -- authorization codes --------------------------------------------
     def put_code(self, code: str, data: dict, expires_at: datetime) -> None:

@@ -17,6 +17,7 @@ from ..config import (DEFAULT_CLIENT_CERT_HEADER, DEFAULT_HOST, DEFAULT_PORT, DE
 from ..resources import default_scenario, find_scenario, shipped_scenarios
 from ..stet.versions import PREFIXES
 from ..testing import TPP_REDIRECT_URI
+from .conformance import run as run_conformance
 from .health import DEFAULT_TIMEOUT_S as DEFAULT_PROBE_TIMEOUT_S, local_url, problem as health_problem
 from .serving import Limits
 
@@ -106,6 +107,19 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--url", help="the server to ask instead, e.g. https://127.0.0.1:8443")
     health.add_argument("--timeout", type=float, default=DEFAULT_PROBE_TIMEOUT_S, metavar="SECONDS",
                         help=f"give up after this long (default {DEFAULT_PROBE_TIMEOUT_S:g})")
+
+    conformance = commands.add_parser(
+        "conformance",
+        help="fetch a TPP's go-live readiness report (exit 1 when a check or module failed)",
+        description="Ask GET /__admin/conformance of a running sandbox for the TPP's report, print the failed "
+                    "checks and modules with their evidence and a summary line, and exit 1 when anything failed "
+                    "(also when the sandbox cannot be asked). The admin token, when the sandbox has one, comes "
+                    "from MOCK_ASPSP_ADMIN_TOKEN.",
+    )
+    conformance.add_argument("--url", required=True, help="the sandbox, e.g. http://127.0.0.1:8080")
+    conformance.add_argument("--client-id", required=True, help="the TPP's client_id, e.g. PSDFR-ACPR-12345")
+    conformance.add_argument("--junit", type=Path, metavar="FILE", help="also write the report as JUnit XML here")
+    conformance.add_argument("--html", type=Path, metavar="FILE", help="also write the printable HTML report here")
 
     scenario = commands.add_parser("scenario", help="work with scenario files")
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True, metavar="COMMAND")
@@ -464,6 +478,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _serve(args)
     if args.command == "health":
         return _health(args)
+    if args.command == "conformance":
+        return run_conformance(args.url, args.client_id, args.junit, args.html)
     if args.command == "certs":
         return {"issue": _certs_issue, "server": _certs_server, "bank": _certs_bank,
                 "sign": _certs_sign}[args.certs_command](args)

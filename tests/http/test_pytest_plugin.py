@@ -234,3 +234,19 @@ def test_a_sandbox_by_name_and_an_unknown_name(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="no shipped scenario of that name"):
         with running_sandbox("sca-timeuot"):
             pass
+
+
+def test_a_tpp_suite_runs_a_conformance_plan_and_asserts_readiness():
+    """``AdminClient.start_conformance_plan`` / ``assert_ready``: a plan from a TPP's suite, and the failure it
+    reports naming the check and its evidence."""
+    with running_sandbox() as sandbox:
+        plan = sandbox.admin.start_conformance_plan(testing.TPP_CLIENT_ID, "funds-false")
+        assert [m["id"] for m in plan["modules"]] == ["funds-false"]
+        with pytest.raises(testing.AdminError) as refused:
+            sandbox.admin.start_conformance_plan(testing.TPP_CLIENT_ID, "no-such-module")
+        assert refused.value.status == 422
+        sandbox.link(testing.HEADLESS_PSU)  # no QWAC at /token: qwac-at-token fails
+        with pytest.raises(AssertionError, match=r"qwac-at-token: .*'/token', 200"):
+            sandbox.admin.assert_ready(testing.TPP_CLIENT_ID)
+        report = sandbox.admin.conformance(testing.TPP_CLIENT_ID)
+        assert report["modules"][0]["status"] == "not-run"

@@ -100,3 +100,12 @@ def test_the_map_names_every_module_and_folder_of_the_package():
     assert sorted(modules - named) == []
     folders = {f"{path.parent.relative_to(package)}/" for path in package.rglob("__init__.py") if path.parent != package}
     assert sorted(folders - set(re.findall(r"`mock_aspsp/([^`]+)`", text))) == []
+
+
+def test_is_my_client_ready_lists_every_check_and_module_once():
+    """Its tables are the checks and modules the report holds: one row each, none left out or made up."""
+    from mock_aspsp.conformance.checks import CHECKS
+    from mock_aspsp.conformance.modules import MODULES
+
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \|", section(README.read_text(), "Is my client ready?"), re.M)
+    assert sorted(rows) == sorted([*(check.id for check in CHECKS), *MODULES])

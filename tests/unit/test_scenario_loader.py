@@ -332,3 +332,36 @@ def test_ten_thousand_generated_psus_load_through_a_scenario_file():
     last = generated[-1]
     assert scenario.psu("30007", last.login) is last
     assert scenario.account("30007", last.accounts[1].iban) == last.accounts[1]
+
+
+def test_a_scenario_starts_conformance_plans_per_tpp():
+    scenario = parse_scenario(VALID + "conformance:\n  - client_id: PSDFR-ACPR-12345\n"
+                                      "    modules: [rate-limited, funds-false]\n", SOURCE)
+    assert [(p.client_id, p.modules) for p in scenario.conformance] == [
+        ("PSDFR-ACPR-12345", ("rate-limited", "funds-false"))]
+    assert parse_scenario(VALID, SOURCE).conformance == ()
+
+
+def test_every_conformance_problem_has_its_file_line_and_path():
+    text = VALID + textwrap.dedent("""\
+        conformance:
+          - client_id: PSDFR-ACPR-99999
+            modules: [rate-limited]
+          - client_id: PSDFR-ACPR-12345
+            modules: [rate-limited, no-such-module, rate-limited]
+          - client_id: PSDFR-ACPR-12345
+            modules: [funds-false]
+          - client_id: PSDFR-ACPR-12345
+            modules: []
+            extra: 1
+        """)
+    problems = {p.path: (p.line, p.reason) for p in problems_of(text)}
+    assert problems["conformance[0].client_id"] == (
+        line_of(text, "PSDFR-ACPR-99999"), "no TPP with client_id 'PSDFR-ACPR-99999' in 'tpps'")
+    assert problems["conformance[1].modules[1]"][1].startswith("unknown module 'no-such-module'; known: ")
+    assert "service-unavailable" in problems["conformance[1].modules[1]"][1]
+    assert problems["conformance[1].modules[2]"][1] == "rate-limited is already in this plan (each module runs once)"
+    assert problems["conformance[2].client_id"] == (
+        line_of(text, "PSDFR-ACPR-12345", 3), "PSDFR-ACPR-12345 already has a plan in conformance[1]")
+    assert {"conformance[3].modules", "conformance[3].extra", "conformance[3].client_id"} <= set(problems)
+    assert len(problems) == 7, problems

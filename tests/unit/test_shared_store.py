@@ -456,3 +456,17 @@ def test_lock_out_counts_are_per_bank_and_login_and_expire_on_the_given_clock(st
     assert (later.failures, later.locked_until) == (1, None)
     store.reset()
     assert store.psu_failures("30007", "alice", NOW) == (0, None)
+
+
+def test_whether_any_conformance_plan_exists_comes_with_the_sync_state(tmp_path, store_url):
+    """Every request reads ``sync_state`` anyway: with no plan stored, no request looks one up. A plan started
+    through another connection (a worker, a replica) shows at the reader's next sync, and a reset ends it."""
+    writer, reader = (open_store(store_url, str(tmp_path / "state.sqlite3")) for _ in range(2))
+    assert reader.sync_state().conformance_plans is False
+    writer.put_plan("PSDFR-ACPR-12345", {"id": "p1", "current": 0})
+    assert reader.sync_state().conformance_plans is True
+    assert reader.update_plan("PSDFR-ACPR-12345", {"id": "p1", "current": 0}, {"id": "p1", "current": 1})
+    assert not writer.update_plan("PSDFR-ACPR-12345", {"id": "p1", "current": 0}, {"id": "p1", "current": 2})
+    assert writer.plan("PSDFR-ACPR-12345") == {"id": "p1", "current": 1} and writer.plan("PSDFR-ACPR-99999") is None
+    writer.reset()
+    assert reader.sync_state().conformance_plans is False and reader.plan("PSDFR-ACPR-12345") is None
