@@ -12,7 +12,7 @@ from .. import __version__
 from ..bank.clock import isoformat
 from ..conformance import plans, report
 from ..conformance.modules import MODULES
-from .admin import _json_object, _unprocessable, blueprint
+from .admin import Refused, _json_object, blueprint
 from .errors import ApiError
 from .web import sandbox, snapshot
 
@@ -53,7 +53,7 @@ def start_plan() -> Response:
     body = _json_object()
     problems = plans.plan_problems(body, frozenset(t.client_id for t in snapshot().scenario.tpps))
     if problems:
-        return _unprocessable("conformance plan refused", problems)
+        raise Refused("conformance plan refused", problems)
     plan = plans.new_plan(body["client_id"], body["modules"])
     sandbox().store.put_plan(plan["client_id"], plan)
     return jsonify({"plan": plan["id"], "client_id": plan["client_id"],
