@@ -47,11 +47,12 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
 
     from .http.admin import blueprint as admin
     from .oauth.authorize import blueprint as authorize
+    from .oauth.dashboard import blueprint as dashboard
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
     from .stet.openapi import blueprint as openapi
 
-    for blueprint in (authorize, oauth, funds, openapi, admin):
+    for blueprint in (authorize, dashboard, oauth, funds, openapi, admin):
         app.register_blueprint(blueprint)
 
     app.before_request(_begin)

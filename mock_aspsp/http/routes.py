@@ -33,7 +33,8 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
     ("/token", Route(OAUTH, "token"), re.compile(r"/token")),
     ("/revoke", Route(OAUTH, "revoke"), re.compile(r"/revoke")),
     ("/authorize", Route(PAGE, "authorize"), re.compile(r"/authorize")),
-    ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),
+    ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),  # a sign-in to the PSU's dashboard too
+    ("/espace-client", Route(PAGE), None),  # the PSU's access dashboard: no fault rule names it
     ("/__admin", Route(ADMIN, journaled=False), None),  # the admin API reads the journal, it is not in it
     ("/favicon.ico", Route(API, journaled=False), None),
     ("", Route(API, "funds-confirmations"), re.compile(r"(?:/stet/psd2)?/[^/]+/funds-confirmations")),

@@ -29,7 +29,8 @@ from ..formats.quoting import quoted
 from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
-from ..store.records import REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_TPP, Grant, token_hash
+from ..store.records import (REPLACED_BY_CONSENT, REPLACED_BY_REFRESH, REVOKED_BY_BANK, REVOKED_BY_PSU, REVOKED_BY_TPP,
+                             Grant, token_hash)
 from .pkce import verifier_problem
 
 
@@ -202,6 +203,16 @@ def revoke(store: Store, now: datetime, bank: str, tpp: Tpp, form: Mapping[str, 
     if grant.client_id != tpp.client_id:
         raise OAuthError("unauthorized_client", "this token was not issued to this client")
     store.revoke_grants(now, REVOKED_BY_TPP, grant_id=grant.id)
+
+
+REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # who withdraws access (the admin API's ``by``)
+
+
+def withdraw(store: Store, now: datetime, by: str, detail: Optional[str] = None, **criteria: Optional[str]
+             ) -> list[str]:
+    """The bank, or the PSU (on its access dashboard, or QA on its behalf: ``by="psu"``), withdraws access:
+    every live pair matching ``criteria`` dies at once, keeping who did it (and the bank's ``detail``)."""
+    return store.revoke_grants(now, REVOKERS[by] + (f" ({detail})" if detail else ""), **criteria)
 
 
 def bearer_grant(

@@ -25,6 +25,7 @@ from ..http.errors import ApiError
 from ..http.web import request_body, sandbox, served_bank, snapshot
 from ..oauth.tokens import bearer_grant
 from ..store.interface import Store
+from ..store.records import pair_ref
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
 from .versions import HAL_JSON, PREFIXES, ApiVersion, version_for
@@ -154,4 +155,6 @@ def funds_confirmations(prefix: str) -> Response:
                                  store.account_changes)
     except FundsRefused as refused:
         raise ApiError(403, f"accountId.iban: {refused.reason}") from None
+    g.funds_check = {"pair": pair_ref(grant), "amount": str(amount), "currency": body["instructedAmount"]["currency"],
+                     "result": result}  # what the PSU's access dashboard lists: never the balance
     return Response(_report(text, result, current.path), 200, content_type=HAL_JSON)

@@ -65,6 +65,11 @@ class Grant:
     revoked_reason: Optional[str] = None
 
 
+def pair_ref(grant: Grant) -> str:
+    """How the admin API, the journal and the PSU's dashboard name a pair: the start of its id."""
+    return grant.id[:12]
+
+
 GRANT_COLUMNS = [f.name for f in fields(Grant)]  # a grant's fields in order: SQLite's columns, Redis's hash
 GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
 
