@@ -52,8 +52,9 @@ STATE_MAX = 500
 
 @blueprint.after_request
 def not_framed(response: Response) -> Response:
-    """The bank's own screens (the dashboard's too) only: a TPP may not embed them (portal, PSD2 art. 97.5 / RTS art. 31),
-    and a framed consent page is a clickjacking target. Nor are they cached (one-time forms)."""
+    """The bank's own screens (the access dashboard's too) only: a TPP may not embed them (portal, PSD2
+    art. 97.5 / RTS art. 31), and a framed consent page is a clickjacking target. Nor are they cached
+    (one-time forms)."""
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     response.headers["Cache-Control"] = "no-store"
@@ -228,10 +229,11 @@ def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -
     lockout = scenario.settings.sca.psu_lockout
     g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
                        f"{lockout.attempts} failed attempts (passwords and one-time codes)")
-    tpp = scenario.tpp(journey.client_id)
-    back = (redirect_to(journey.redirect_uri, error_params(journey, "access_denied", LOCKED_DESCRIPTION))
-            if tpp else DASHBOARD_PATH)  # a sign-in to the dashboard: back to its first page
-    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=tpp,
+    dashboard = journey.purpose == DASHBOARD  # a sign-in to the dashboard: back to its first page
+    back = DASHBOARD_PATH if dashboard else redirect_to(journey.redirect_uri,
+                                                        error_params(journey, "access_denied", LOCKED_DESCRIPTION))
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank),
+                           tpp=None if dashboard else scenario.tpp(journey.client_id),
                            minutes=max(1, int(lockout.duration.total_seconds() // 60)),
                            until=until.strftime("%H:%M"), back=back)
     return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))

@@ -427,7 +427,8 @@ class SqliteStore:
                        (token_hash(cookie), session_text(session)))
 
     def psu_session(self, cookie: str) -> Optional[PsuSession]:
-        row = self._db().execute("SELECT data FROM psu_sessions WHERE cookie_hash = ?", (token_hash(cookie),)).fetchone()
+        row = self._db().execute("SELECT data FROM psu_sessions WHERE cookie_hash = ?",
+                                 (token_hash(cookie),)).fetchone()
         return None if row is None else session_from_text(row[0])
 
     def end_psu_session(self, cookie: str) -> None:
