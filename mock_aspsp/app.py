@@ -49,13 +49,14 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     from .http.admin import blueprint as admin
     from .http.console import blueprint as console
     from .oauth.authorize import blueprint as authorize
+    from .oauth.dashboard import blueprint as dashboard
     from .oauth.endpoints import blueprint as oauth
     from .stet.funds import blueprint as funds
     from .stet.openapi import blueprint as openapi
     from .stet.registration import blueprint as registration
     from .stet.seal import blueprint as seal
 
-    for blueprint in (authorize, oauth, funds, registration, openapi, seal, admin, console):
+    for blueprint in (authorize, dashboard, oauth, funds, registration, openapi, seal, admin, console):
         app.register_blueprint(blueprint)
 
     app.before_request(_begin)

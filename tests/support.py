@@ -1,5 +1,5 @@
 """What the tests share besides fixtures: the portal's example request, a TPP driving the journey through
-Flask's test client, and the checks of each audience's error shape.
+Flask's test client, a PSU signing in to its access dashboard, and the checks of each audience's error shape.
 
 Import it from any test folder (``tests/`` is on ``sys.path``: ``conftest.py`` lives there)::
 
@@ -20,6 +20,7 @@ from mock_aspsp.resources import scenarios_dir
 from mock_aspsp.stet.versions import VERSIONS
 from mock_aspsp.testing import PORTAL_IBAN, TPP_CLIENT_ID, TPP_REDIRECT_URI
 
+DASHBOARD = "/espace-client/acces"  # the PSU's access dashboard
 START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)  # the tests' fixed real time (``Clock(real=...)``)
 ALICE_OTHER_IBAN = "FR7630007000010001234560191"
 STET_OF = {version.prefix: version.stet for version in VERSIONS}  # path prefix -> STET version
@@ -166,6 +167,30 @@ def assert_error_page(response, status) -> str:
     assert "Location" not in response.headers
     assert response.mimetype == "text/html"
     return response.get_data(as_text=True)
+
+
+def sign_in(client, login="alice", password=None, otp="123456"):
+    """The PSU signs in to its access dashboard through the bank's two screens; returns the answer to the
+    one-time code (a redirect to the dashboard when signed in), or to the password when it is refused."""
+    started = client.get(DASHBOARD)
+    assert started.status_code == 303, started.get_data(as_text=True)
+    location = started.headers["Location"]
+    assert location.startswith("/sca/")
+    driver = TppDriver(client)
+    answer = driver.post_step(location, "identify", login=login, password=password or f"{login}-password",
+                              action="continue")
+    if answer.status_code != 303:
+        return answer
+    return driver.post_step(location, "authenticate", otp=otp, action="continue")
+
+
+def signed_in(client, login="alice"):
+    """Sign in, then the dashboard's page."""
+    answer = sign_in(client, login)
+    assert answer.status_code == 303 and answer.headers["Location"] == DASHBOARD, answer.get_data(as_text=True)
+    page = client.get(DASHBOARD)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return page
 
 
 def headless_code(tpp, login, scope="cbpii", host="localhost", state="state-123") -> str:

@@ -25,9 +25,10 @@ from ..bank.faults import rule_problems
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
+from ..oauth.tokens import REVOKERS, withdraw
 from ..sandbox import ADMIN_SOURCE
 from ..stet.versions import VERSIONS
-from ..store.records import REMOVED_WITH_REGISTRATION_BY_BANK, REVOKED_BY_BANK, REVOKED_BY_PSU, Grant, instant, locked_until
+from ..store.records import REMOVED_WITH_REGISTRATION_BY_BANK, Grant, instant, locked_until, pair_ref
 from ..tpp.certificates import normalize_fingerprint
 from ..tpp.registration import Registration
 from ..tpp.registry import effective_tpp, revoked_fingerprints
@@ -432,7 +433,7 @@ def _grant_view(grant: Grant, now: datetime) -> dict:
     else:
         state = "active" if now < grant.access_expires_at else "access token expired"
     return {
-        "id": grant.id[:12],
+        "id": pair_ref(grant),
         "bank": grant.bank,
         "psu": grant.psu,
         "client_id": grant.client_id,
@@ -453,7 +454,6 @@ def token_pairs() -> list[dict]:
     return [_grant_view(g, now) for g in sandbox().store.grants()]
 
 
-REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # ``by`` of POST /tokens/revoke: who withdraws access
 REASON_MAX = 40  # the bank's own words, in every refusal of the tokens: the ErrorModel message (140) keeps them whole
 
 
@@ -472,8 +472,7 @@ def revoke_tokens(body: Mapping[str, Any]) -> dict:
     detail = body.get("reason")
     if detail and (not isinstance(detail, str) or len(detail) > REASON_MAX):
         raise ApiError(400, f"reason: must be a string of at most {REASON_MAX} characters")
-    reason = REVOKERS[by] + (f" ({detail})" if detail else "")
-    revoked = sandbox().store.revoke_grants(snapshot().now, reason, **criteria)
+    revoked = withdraw(sandbox().store, snapshot().now, by, detail, **criteria)
     return {"revoked": len(revoked)}
 
 

@@ -44,10 +44,11 @@ class UnknownBank(Exception):
 
 @dataclass(frozen=True)
 class PageProblem:
-    """What an error page tells the PSU, in French (``page_problems`` holds them all)."""
+    """What an error page tells the PSU, in French (``page_problems`` holds them all), and what to do next."""
     title: str
     message: str
     status: int
+    advice: str = "Retournez sur le site de votre prestataire pour recommencer."
 
 
 class PageError(Exception):

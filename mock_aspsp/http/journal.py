@@ -2,7 +2,9 @@
 
 One entry per API, OAuth or page request (the route table says which are: the
 admin API is not journaled), kept in the store, bounded by the scenario's
-``journal_size``; ``observed`` holds what the go-live checks judge (``observed``).
+``journal_size``; ``observed`` holds what the go-live checks judge (``observed``). An answered funds
+check names its pair (``records.pair_ref``), the amount asked and the answer: the PSU's access dashboard
+lists them.
 """
 from __future__ import annotations
 
@@ -84,6 +86,8 @@ def record(request: Request, context: Any, response: Response, request_id: Optio
         "validation_errors": context.get("validation_errors", []),
         "fault_rule": context.get("fault_rule"),
         "observed": observe(request, context, response),
+        "funds_check": context.get("funds_check"),  # an answered funds check: its pair, the amount, the answer
+        "revocation": context.get("revocation"),  # the PSU revoked an access on its dashboard
     }
     try:
         sandbox().store.record(entry)

@@ -38,6 +38,28 @@ STALE_FORM = PageProblem(
 UNKNOWN_CUSTOMER = PageProblem(
     "Client inconnu",
     "Votre espace client n'existe plus dans cette banque.", 410)
+# Signing in to the access dashboard (``/espace-client/acces``), and its forms.
+SIGN_IN_AGAIN = "Reconnectez-vous à votre espace client pour recommencer."
+SIGN_IN_CANCELLED = PageProblem(
+    "Connexion annulée",
+    "Vous avez annulé la connexion à votre espace client.", 200, SIGN_IN_AGAIN)
+SIGN_IN_TIMED_OUT = PageProblem(
+    "Connexion expirée",
+    "La page de connexion est restée trop longtemps sans action : pour votre sécurité, la connexion est annulée.",
+    401, SIGN_IN_AGAIN)
+SIGN_IN_FAILED = PageProblem(
+    "Connexion refusée",
+    "Trop de codes à usage unique erronés : la connexion est annulée.", 401, SIGN_IN_AGAIN)
+SESSION_ENDED = PageProblem(
+    "Session expirée",
+    "Votre session de l'espace client est terminée ou a expiré.", 401, SIGN_IN_AGAIN)
+STALE_DASHBOARD_FORM = PageProblem(
+    "Formulaire expiré",
+    "Ce formulaire n'est plus valable : aucune modification n'a été faite.", 400, SIGN_IN_AGAIN)
+UNKNOWN_ACCESS = PageProblem(
+    "Accès introuvable",
+    "Cet accès n'existe pas, ou il n'est plus actif.", 404,
+    "Revenez à la liste des accès de votre espace client.")
 NOT_FOUND = PageProblem(
     "Page introuvable",
     "Cette page n'existe pas sur le site de la banque.", 404)

@@ -33,7 +33,8 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
     ("/token", Route(OAUTH, "token"), re.compile(r"/token")),
     ("/revoke", Route(OAUTH, "revoke"), re.compile(r"/revoke")),
     ("/authorize", Route(PAGE, "authorize"), re.compile(r"/authorize")),
-    ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),
+    ("/sca/", Route(PAGE, "authorize"), re.compile(r"/sca/.*")),  # a sign-in to the PSU's dashboard too
+    ("/espace-client", Route(PAGE), None),  # the PSU's access dashboard: no fault rule names it
     ("/stet/psd2/oauth/token", Route(OAUTH, "token"), re.compile(r"/stet/psd2/oauth/token")),  # the portal's paths
     ("/stet/psd2/oauth/authorize", Route(PAGE, "authorize"), re.compile(r"/stet/psd2/oauth/authorize")),
     ("/__admin/ui", Route(CONSOLE, journaled=False), None),  # the QA console: HTML pages, in English

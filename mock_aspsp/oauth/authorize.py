@@ -6,6 +6,11 @@ bank is no open redirector); every later problem is sent back to the TPP's
 registered URI with ``error`` and ``state``. The pages are plain HTML forms,
 usable without JavaScript and postable by a script; each form carries a CSRF
 token and only works in the browser that started the journey (cookie).
+
+The PSU signing in to its access dashboard (``begin_sign_in``) goes through
+the same identification and one-time-code screens, with the same lock-out; its
+journey ends in a session (``signin``) instead of the consent screen, and an
+interrupted one on the bank's page rather than at a TPP.
 """
 from __future__ import annotations
 
@@ -20,12 +25,15 @@ from ..conformance.modules import APPROVAL, AUTHORIZE
 from ..formats.quoting import quoted
 from ..http.conformance import misbehave
 from ..http import page_problems as pages
-from ..http.errors import PageError
+from ..http.errors import PageError, PageProblem
+from ..http.responses import page_error
 from ..http.web import sandbox, served_bank, snapshot
 from ..stet.versions import SCOPES
 from ..store.records import PsuAttempt, locked_until, token_hash
 from ..tpp.registry import Admission, admission, effective_tpp
 from .journey import (
+    DASHBOARD,
+    SCREENS_OF,
     Journey,
     error_params,
     redirect_to,
@@ -35,6 +43,7 @@ from .journey import (
     timeout_params,
 )
 from .pkce import PLAIN, challenge_problem
+from .signin import DASHBOARD_PATH, open_session
 from .tokens import Consent, issue_code, new_secret
 
 blueprint = Blueprint("authorize", __name__)
@@ -44,9 +53,10 @@ STATE_MAX = 500
 
 
 @blueprint.after_request
-def _not_framed(response: Response) -> Response:
-    """The bank's own screens only: a TPP may not embed them (portal, PSD2 art. 97.5 / RTS art. 31),
-    and a framed consent page is a clickjacking target. Nor are they cached (one-time forms)."""
+def not_framed(response: Response) -> Response:
+    """The bank's own screens (the access dashboard's too) only: a TPP may not embed them (portal, PSD2
+    art. 97.5 / RTS art. 31), and a framed consent page is a clickjacking target. Nor are they cached
+    (one-time forms)."""
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     response.headers["Cache-Control"] = "no-store"
@@ -122,25 +132,39 @@ def authorize() -> Response:
     if misbehave(tpp.client_id, AUTHORIZE):  # conformance module callback-with-error
         return redirect(redirect_to(redirect_uri, {"error": "access_denied", "error_description": "the PSU refused consent",
                                                    "state": state}))
-    browser = new_secret()
     challenge = request.args.get("code_challenge")
-    journey = Journey(
-        id=new_secret(),
-        bank=bank,
+    journey, browser = _new_journey(
+        bank,
+        now,
         client_id=tpp.client_id,
         redirect_uri=redirect_uri,
         scope=request.args["scope"],
         state=state,
-        csrf=new_secret(),
-        browser=token_hash(browser),
-        step="identify",
-        step_started_at=now.timestamp(),
         code_challenge=challenge,
         code_challenge_method=(request.args.get("code_challenge_method") or PLAIN) if challenge else None,
     )
     hinted = scenario.psu(bank, request.args.get("login_hint", ""))
     if hinted is not None and hinted.sca != "interactive":
         return _automatic_outcome(scenario, journey, hinted)
+    return _first_screen(journey, browser)
+
+
+def begin_sign_in(bank: str) -> Response:
+    """The PSU signs in to its access dashboard: the identification screen of a journey without a TPP."""
+    journey, browser = _new_journey(bank, snapshot().now, purpose=DASHBOARD, client_id="", redirect_uri="",
+                                    scope="", state="")
+    return _first_screen(journey, browser)
+
+
+def _new_journey(bank: str, now: datetime, **fields) -> tuple[Journey, str]:
+    """A journey at its identification screen, and the secret of the cookie that binds it to this browser."""
+    browser = new_secret()
+    journey = Journey(id=new_secret(), bank=bank, csrf=new_secret(), browser=token_hash(browser), step="identify",
+                      step_started_at=now.timestamp(), **fields)
+    return journey, browser
+
+
+def _first_screen(journey: Journey, browser: str) -> Response:
     sandbox().store.put_journey(journey.id, journey.to_dict())
     response = redirect(f"/sca/{journey.id}", code=303)
     response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax", path=f"/sca/{journey.id}")
@@ -180,6 +204,14 @@ def _finish(journey: Journey, params: dict) -> Response:
     return _ended(journey, redirect(redirect_to(journey.redirect_uri, params)))
 
 
+def _interrupted(journey: Journey, params: dict, problem: PageProblem) -> Response:
+    """The PSU did not get through (cancelled, timed out, too many wrong codes): a TPP's journey sends it
+    back with the error; a sign-in to the dashboard ends on the bank's page saying why (``problem``)."""
+    if journey.purpose == DASHBOARD:
+        return _ended(journey, page_error(PageError(problem, params["error_description"])))
+    return _finish(journey, params)
+
+
 def _ended(journey: Journey, response: Response) -> Response:
     """End the journey (it cannot be replayed) with this last answer."""
     _save(journey.id, {**journey.to_dict(), "step": "done"})
@@ -203,10 +235,13 @@ def _locked(scenario: Scenario, journey: Journey, login: str, until: datetime) -
     lockout = scenario.settings.sca.psu_lockout
     g.error_message = (f"PSU {quoted(login, 64)} at bank {journey.bank} locked until {isoformat(until)}: "
                        f"{lockout.attempts} failed attempts (passwords and one-time codes)")
-    params = error_params(journey, "access_denied", LOCKED_DESCRIPTION)
-    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank), tpp=effective_tpp(scenario, sandbox().store, journey.client_id),
+    dashboard = journey.purpose == DASHBOARD  # a sign-in to the dashboard: back to its first page
+    back = DASHBOARD_PATH if dashboard else redirect_to(journey.redirect_uri,
+                                                        error_params(journey, "access_denied", LOCKED_DESCRIPTION))
+    body = render_template("sca_locked.html", bank=scenario.bank(journey.bank),
+                           tpp=None if dashboard else effective_tpp(scenario, sandbox().store, journey.client_id),
                            minutes=max(1, int(lockout.duration.total_seconds() // 60)),
-                           until=until.strftime("%H:%M"), back=redirect_to(journey.redirect_uri, params))
+                           until=until.strftime("%H:%M"), back=back)
     return _ended(journey, Response(body, 403, content_type="text/html; charset=utf-8"))
 
 
@@ -268,6 +303,7 @@ def _page(scenario: Scenario, journey: Journey, error: Optional[str] = None, sta
             error=error,
             minutes=max(1, int(timeout.total_seconds() // 60)),
             attempts_left=scenario.settings.sca.otp_attempts - journey.attempts,
+            screens=SCREENS_OF[journey.purpose],
         ),
         status,
     )
@@ -280,7 +316,7 @@ def show(journey_id: str):
     if journey.step == "done":
         raise PageError(pages.SESSION_OVER, "This authentication session is over.")
     if timed_out(journey, scenario.settings.sca, now):
-        return _finish(journey, timeout_params(journey, scenario.settings.sca))
+        return _interrupted(journey, timeout_params(journey, scenario.settings.sca), pages.SIGN_IN_TIMED_OUT)
     return _page(scenario, journey)
 
 
@@ -294,9 +330,10 @@ def submit(journey_id: str):
     if not same_secret(form.get("csrf_token"), journey.csrf) or form.get("step") != journey.step:
         raise PageError(pages.STALE_FORM, "This form is not the current one: wrong csrf_token or step.")
     if timed_out(journey, scenario.settings.sca, now):
-        return _finish(journey, timeout_params(journey, scenario.settings.sca))
+        return _interrupted(journey, timeout_params(journey, scenario.settings.sca), pages.SIGN_IN_TIMED_OUT)
     if form.get("action") == "cancel":
-        return _finish(journey, error_params(journey, "access_denied", "the PSU cancelled the authentication"))
+        return _interrupted(journey, error_params(journey, "access_denied", "the PSU cancelled the authentication"),
+                            pages.SIGN_IN_CANCELLED)
     return {"identify": _identify, "authenticate": _authenticate, "consent": _consent}[journey.step](
         scenario, journey
     )
@@ -312,7 +349,7 @@ def _identify(scenario: Scenario, journey: Journey):
         return _failed(scenario, journey, login, attempt, "Identifiant ou mot de passe incorrect.")
     sandbox().store.psu_attempt_passed(journey.bank, login)  # not a failure; earlier ones still count
     journey = journey.at_step("authenticate", snapshot().now, psu=psu.login)
-    if psu.sca != "interactive":
+    if psu.sca != "interactive" and journey.purpose != DASHBOARD:  # the dashboard: every PSU signs in alike
         return _automatic_outcome(scenario, journey, psu)
     _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)
@@ -329,11 +366,14 @@ def _authenticate(scenario: Scenario, journey: Journey):
         journey = journey.at_step(journey.step, snapshot().now, attempts=journey.attempts + 1)
         if attempt.failures < scenario.settings.sca.psu_lockout.attempts:
             if journey.attempts >= scenario.settings.sca.otp_attempts:
-                return _finish(journey, error_params(journey, "access_denied",
-                                                     "strong authentication failed: too many wrong codes"))
+                return _interrupted(journey, error_params(journey, "access_denied",
+                                                          "strong authentication failed: too many wrong codes"),
+                                    pages.SIGN_IN_FAILED)
             _save(journey.id, journey.to_dict())
         return _failed(scenario, journey, psu.login, attempt, "Code incorrect.")
     sandbox().store.clear_psu_failures(journey.bank, psu.login)  # a complete strong authentication
+    if journey.purpose == DASHBOARD:
+        return _ended(journey, open_session(journey.bank, psu.login))
     journey = journey.at_step("consent", snapshot().now, authenticated_at=snapshot().now.timestamp())
     _save(journey.id, journey.to_dict())
     return redirect(f"/sca/{journey.id}", code=303)

@@ -3,6 +3,12 @@
 identify (PSU id + password) -> authenticate (one-time code) -> consent
 (choose the account, approve or refuse) -> done. Each screen has its own
 time-out, measured on the mock's clock from the moment the screen was shown.
+
+The PSU signing in to its access dashboard (``/espace-client/acces``) goes
+through the same first two screens, by the same rules: a journey whose
+``purpose`` is ``DASHBOARD`` ends after the one-time code, in a session of the
+PSU's (``signin``), and has no TPP (its client_id, redirect_uri, scope and
+state are empty).
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..bank.scenario import ScaSettings
 
 STEPS = ("identify", "authenticate", "consent")
+CONSENT, DASHBOARD = "consent", "dashboard"  # what a journey is for: a TPP's consent, or the PSU's sign-in
+SCREENS_OF = {CONSENT: 3, DASHBOARD: 2}  # how many screens a journey of each purpose shows
 SCREEN_NAMES = {
     "identify": "identification",
     "authenticate": "strong authentication",
@@ -39,6 +47,7 @@ class Journey:
     authenticated_at: Optional[float] = None
     code_challenge: Optional[str] = None  # PKCE (RFC 7636), bound to the code this journey issues
     code_challenge_method: Optional[str] = None
+    purpose: str = CONSENT
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -30,7 +30,7 @@ from ..http.errors import ApiError, OAuthError
 from ..stet.versions import ApiVersion
 from ..store.interface import Store
 from ..store.records import (REMOVED_WITH_REGISTRATION_BY_BANK, REMOVED_WITH_REGISTRATION_BY_TPP, REPLACED_BY_CONSENT,
-                             REPLACED_BY_REFRESH, REVOKED_BY_BANK, REVOKED_BY_TPP, Grant, token_hash)
+                             REPLACED_BY_REFRESH, REVOKED_BY_BANK, REVOKED_BY_PSU, REVOKED_BY_TPP, Grant, token_hash)
 from ..tpp.certificates import TppCertificate
 from ..tpp.registration import SCOPE as REGISTRATION_SCOPE
 from .pkce import verifier_problem
@@ -251,6 +251,16 @@ def registration_bearer(store: Store, now: datetime, authorization: Optional[str
     if now >= expires_at:
         raise _unauthorized("registration token expired: get a new one at /stet/psd2/oauth/token", "invalid_token")
     return organization
+
+
+REVOKERS = {"bank": REVOKED_BY_BANK, "psu": REVOKED_BY_PSU}  # who withdraws access (the admin API's ``by``)
+
+
+def withdraw(store: Store, now: datetime, by: str, detail: Optional[str] = None, **criteria: Optional[str]
+             ) -> list[str]:
+    """The bank, or the PSU (on its access dashboard, or QA on its behalf: ``by="psu"``), withdraws access:
+    every live pair matching ``criteria`` dies at once, keeping who did it (and the bank's ``detail``)."""
+    return store.revoke_grants(now, REVOKERS[by] + (f" ({detail})" if detail else ""), **criteria)
 
 
 def bearer_grant(

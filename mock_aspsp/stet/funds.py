@@ -29,7 +29,7 @@ from ..http.errors import ApiError
 from ..http.web import request_body, sandbox, served_bank, snapshot
 from ..oauth.tokens import bearer_grant, death
 from ..store.interface import Store
-from ..store.records import REVOKED_BY_PSU
+from ..store.records import REVOKED_BY_PSU, pair_ref
 from ..tpp.registry import IdentityRefused, admission, check_client_certificate, check_request_signature
 from ..tpp.transport import client_certificate, request_target
 from .seal import signature_headers
@@ -184,6 +184,8 @@ def funds_confirmations(prefix: str) -> Response:
         raise ApiError(403, f"accountId.iban: {refused.reason}") from None
     if misbehave(grant.client_id, ANSWER):  # conformance module funds-false
         result = False
+    g.funds_check = {"pair": pair_ref(grant), "amount": str(amount), "currency": body["instructedAmount"]["currency"],
+                     "result": result}  # what the PSU's access dashboard lists: never the balance
     report = _report(text, result, current.path).encode("utf-8")
     response = Response(report, 200, content_type=HAL_JSON)
     if scenario.settings.sign_responses:  # the exact bytes sent, as the TPP's Digest check reads them

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional, Protocol, runtime_checkable
 
-from .records import CodeRecord, Grant, PsuAttempt, ReplacedAccessToken, SyncState
+from .records import CodeRecord, Grant, PsuAttempt, PsuSession, ReplacedAccessToken, SyncState
 
 
 @runtime_checkable  # isinstance checks the attributes too
@@ -97,6 +97,14 @@ class Store(Protocol):
 
     def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
         """(failures still counted, until when) of a login."""
+
+    # -- the PSU's sessions on the access dashboard, kept under the hash of their cookie ----------
+    def put_psu_session(self, cookie: str, session: PsuSession) -> None: ...
+
+    def psu_session(self, cookie: str) -> Optional[PsuSession]:
+        """The session behind a cookie, expired or not (the caller's clock decides), or None."""
+
+    def end_psu_session(self, cookie: str) -> None: ...
 
     # -- runtime account and TPP registry changes, revoked certificates ---------------------------
     def patch_account(self, bank: str, iban: str, changes: dict) -> dict:

@@ -13,6 +13,7 @@ tell it from a token the bank never issued.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Optional
@@ -67,6 +68,11 @@ class Grant:
     revoked_reason: Optional[str] = None
 
 
+def pair_ref(grant: Grant) -> str:
+    """How the admin API, the journal and the PSU's dashboard name a pair: the start of its id."""
+    return grant.id[:12]
+
+
 GRANT_COLUMNS = [f.name for f in fields(Grant)]  # a grant's fields in order: SQLite's columns, Redis's hash
 GRANT_TIMES = {"authenticated_at", "issued_at", "access_expires_at", "refresh_expires_at", "revoked_at"}
 
@@ -86,6 +92,28 @@ class CodeRecord:
     data: dict
     expires_at: datetime
     redeemed: bool
+
+
+@dataclass(frozen=True)
+class PsuSession:
+    """A PSU signed in to the bank's access dashboard (``/espace-client/acces``): who, at which bank, the
+    secret its forms carry, and until when (on the mock's clock)."""
+
+    bank: str
+    psu: str
+    csrf: str
+    expires_at: datetime
+
+
+def session_text(session: PsuSession) -> str:
+    """A session as both stores keep it (JSON, the instant as a timestamp)."""
+    return json.dumps({"bank": session.bank, "psu": session.psu, "csrf": session.csrf,
+                       "expires_at": timestamp(session.expires_at)})
+
+
+def session_from_text(text: str) -> PsuSession:
+    data = json.loads(text)
+    return PsuSession(data["bank"], data["psu"], data["csrf"], instant(data["expires_at"]))
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ from redis.retry import Retry
 
 from ..formats import jsonio
 from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
-                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
-                      timestamp, token_hash)
+                      PsuAttempt, PsuSession, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant,
+                      login_hash, session_from_text, session_text, timestamp, token_hash)
 
 DEFAULT_PREFIX = "mock-aspsp:"
 CLEANUP_MARGIN = timedelta(days=1)
@@ -580,6 +580,21 @@ class RedisStore:
     def psu_failures(self, bank: str, login: str, now: datetime) -> tuple[int, Optional[datetime]]:
         row = self._psu_row(*self.client.hmget(self._psu(bank, login), "failures", "until"))
         return (row[0], instant(row[1])) if row and row[1] > timestamp(now) else (0, None)
+
+    # -- the PSU's dashboard sessions -----------------------------------
+    @_available
+    def put_psu_session(self, cookie: str, session: PsuSession) -> None:
+        self.client.set(self._s(f"psu_session:{token_hash(cookie)}"), session_text(session),
+                        px=_cleanup_ttl_ms(session.expires_at))
+
+    @_available
+    def psu_session(self, cookie: str) -> Optional[PsuSession]:
+        raw = self.client.get(self._s(f"psu_session:{token_hash(cookie)}"))
+        return None if raw is None else session_from_text(raw)
+
+    @_available
+    def end_psu_session(self, cookie: str) -> None:
+        self.client.delete(self._s(f"psu_session:{token_hash(cookie)}"))
 
     # -- runtime changes: merged field by field in one hash (HSET is the atomic merge) -------------
     def _merge(self, key: str, changes: dict) -> dict:

@@ -28,8 +28,8 @@ from typing import Callable, Iterator, Optional
 
 from .journal_files import JournalFiles
 from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
-                      PsuAttempt, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant, login_hash,
-                      timestamp, token_hash)
+                      PsuAttempt, PsuSession, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant,
+                      login_hash, session_from_text, session_text, timestamp, token_hash)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS registrations (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS registration_tokens (
     token_hash TEXT PRIMARY KEY, organization TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS psu_sessions (cookie_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 JOURNAL_SUFFIX = ".journal"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
@@ -70,7 +71,7 @@ VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts ov
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
 STATE_TABLES = ("journeys", "codes", "grants", "replaced_access_tokens", "accounts", "rule_counters", "tpps",
                 "revoked_certificates", "psu_failures", "registrations", "registration_tokens",
-                "conformance_plans")
+                "conformance_plans", "psu_sessions")
 
 
 _GRANT_SELECT = f"SELECT {', '.join(GRANT_COLUMNS)} FROM grants"
@@ -442,6 +443,21 @@ class SqliteStore:
         row = self._db().execute("SELECT failures, until FROM psu_failures WHERE bank = ? AND login_hash = ?",
                                  (bank, login_hash(login))).fetchone()
         return (row[0], instant(row[1])) if row and row[1] > timestamp(now) else (0, None)
+
+    # -- the PSU's dashboard sessions -----------------------------------
+    def put_psu_session(self, cookie: str, session: PsuSession) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO psu_sessions (cookie_hash, data) VALUES (?, ?)",
+                       (token_hash(cookie), session_text(session)))
+
+    def psu_session(self, cookie: str) -> Optional[PsuSession]:
+        row = self._db().execute("SELECT data FROM psu_sessions WHERE cookie_hash = ?",
+                                 (token_hash(cookie),)).fetchone()
+        return None if row is None else session_from_text(row[0])
+
+    def end_psu_session(self, cookie: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM psu_sessions WHERE cookie_hash = ?", (token_hash(cookie),))
 
     # -- runtime account changes ----------------------------------------
     def patch_account(self, bank: str, iban: str, changes: dict) -> dict:

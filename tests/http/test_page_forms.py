@@ -7,13 +7,14 @@ served HTML, and by posting each form exactly as that browser would.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
 import mock_aspsp
 from mock_aspsp.testing import PORTAL_IBAN
-from support import callback_params
+from support import callback_params, signed_in
 
 FORWARD = {"identify": "continue", "authenticate": "continue", "consent": "approve"}
 TEMPLATES = Path(mock_aspsp.__file__).parent / "templates"
@@ -99,7 +100,22 @@ def test_pressing_enter_on_every_page_ends_with_a_code(tpp):
     assert tpp.exchange(params["code"]).status_code == 200
 
 
+def test_each_form_of_the_access_dashboard_has_its_action_as_only_button(client, tpp):
+    """Revoking and signing out: one submit button each, so Enter does what it says (cancelling a
+    revocation is a link back to the list, not a second button)."""
+    tpp.tokens()
+    page = signed_in(client)
+    [sign_out] = Forms(page.get_data(as_text=True)).forms
+    assert sign_out.action == "/espace-client/acces/deconnexion" and len(sign_out.submits) == 1
+    ref = re.search(r'/espace-client/acces/([^/"]+)/revocation', page.get_data(as_text=True)).group(1)
+    confirmation = client.get(f"/espace-client/acces/{ref}/revocation")
+    revoke = only_form(confirmation)
+    assert revoke.action == f"/espace-client/acces/{ref}/revocation" and len(revoke.submits) == 1
+    done = client.post(revoke.action, data=revoke.fields)  # what Enter sends
+    assert done.status_code == 200 and "Accès révoqué" in done.get_data(as_text=True)
+
+
 def test_every_form_template_is_one_of_the_journeys_steps():
     """A new form page must join the checks above."""
     with_a_form = {path.name for path in TEMPLATES.glob("*.html") if "<form" in path.read_text(encoding="utf-8")}
-    assert with_a_form == {f"sca_{step}.html" for step in FORWARD}
+    assert with_a_form == {f"sca_{step}.html" for step in FORWARD} | {"dashboard.html", "dashboard_revoke.html"}

@@ -8,6 +8,7 @@ before any view, and for every template the journey renders.
 from __future__ import annotations
 
 import ast
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from mock_aspsp.http import page_problems
 from mock_aspsp.http.errors import PageError, PageProblem
 from mock_aspsp.http.responses import page_error
 from mock_aspsp.testing import PORTAL_IBAN
-from support import assert_error_page
+from support import assert_error_page, headless_tokens
 
 PACKAGE = Path(mock_aspsp.__file__).parent
+DASHBOARD = "/espace-client/acces"
 PROBLEMS = {name: value for name, value in vars(page_problems).items() if isinstance(value, PageProblem)}
 DETAIL = "The TPP's request has no redirect_uri (RFC 6749 §4.1.1)."
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -153,6 +155,21 @@ def test_every_template_renders_french(app, tpp):
         assert answer.status_code == 403
         assert_bank_page_in_french(answer, "the locked page")
         assert_error_page(tpp.client.get("/sca/no-such-journey"), 404)
+
+        headless_tokens(tpp, "bruno")  # a pair to list
+        location = tpp.client.get(DASHBOARD).headers["Location"]  # the PSU's access dashboard
+        assert_bank_page_in_french(tpp.page(location)[0], "the dashboard's identification")
+        tpp.post_step(location, "identify", login="bruno", password="bruno-password", action="continue")
+        tpp.post_step(location, "authenticate", otp="123456", action="continue")
+        listed = tpp.client.get(DASHBOARD)
+        assert_bank_page_in_french(listed, "the access dashboard")
+        ref = re.search(r'/espace-client/acces/([^/"]+)/revocation', listed.get_data(as_text=True)).group(1)
+        confirmation, csrf = tpp.page(f"{DASHBOARD}/{ref}/revocation")
+        assert_bank_page_in_french(confirmation, "the revocation's confirmation")
+        revoked = tpp.client.post(f"{DASHBOARD}/{ref}/revocation", data={"csrf_token": csrf})
+        assert_bank_page_in_french(revoked, "an access revoked")
+        signed_out = tpp.client.post(f"{DASHBOARD}/deconnexion", data={"csrf_token": csrf})
+        assert_bank_page_in_french(signed_out, "signed out")
     finally:
         template_rendered.disconnect(record, app)
     # The go-live report is the TPP's, in English for the bank's integration team, not a PSU's page

@@ -12,6 +12,8 @@ from mock_aspsp.http.routes import ADMIN, API, OAUTH, PAGE, Route, classify
     ("/authorize", Route(PAGE, "authorize")),
     ("/authorize/extra", Route(PAGE)),
     ("/sca/3f2a", Route(PAGE, "authorize")),
+    ("/espace-client/acces", Route(PAGE)),  # the PSU's access dashboard
+    ("/espace-client/acces/3f2a/revocation", Route(PAGE)),
     ("/stet/psd2/v1.4.2/funds-confirmations", Route(API, "funds-confirmations", "v1.4.2")),
     ("/v1/funds-confirmations", Route(API, "funds-confirmations", "v1")),
     ("/stet/psd2/v9/funds-confirmations", Route(API, "funds-confirmations")),  # no version the bank serves

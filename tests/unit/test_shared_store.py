@@ -23,7 +23,7 @@ from mock_aspsp.resources import default_scenario
 from mock_aspsp.sandbox import ADMIN_SOURCE, Sandbox
 from mock_aspsp.store import describe_store, open_store
 from mock_aspsp.store.records import (REPLACED_BY_CONSENT, REVOKED_BY_BANK, REVOKED_BY_PSU, REVOKED_BY_TPP, Grant,
-                                      StoreUnavailable, token_hash)
+                                      PsuSession, StoreUnavailable, token_hash)
 from mock_aspsp.store.sqlite import SqliteStore
 from support import START
 
@@ -182,6 +182,7 @@ def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     store.patch_tpp("PSDFR-ACPR-12345", {"status": "revoked"})
     store.revoke_certificate("ab" * 32, NOW)
     store.record({"path": "/token"})
+    store.put_psu_session("cookie", PsuSession("30007", "alice", "csrf", NOW + timedelta(minutes=10)))
     store.reset()
     assert store.get_scenario() == (version, "file.yaml", "name: x")
     state = store.sync_state()
@@ -190,6 +191,17 @@ def test_reset_keeps_the_scenario_and_forgets_the_rest(store):
     assert store.replaced_access_token("a1") is None
     assert store.tpp_changes("PSDFR-ACPR-12345") == {} and store.revoked_certificates() == frozenset()
     assert store.journal() == []
+    assert store.psu_session("cookie") is None
+
+
+def test_a_psu_session_is_found_by_its_cookie_until_it_ends(store):
+    """Kept under the cookie's hash, with its instant on the mock's clock (a Redis TTL only cleans up)."""
+    session = PsuSession("30007", "alice", "csrf-secret", NOW + timedelta(minutes=10))
+    store.put_psu_session("cookie-1", session)
+    assert store.psu_session("cookie-1") == session
+    assert store.psu_session("cookie-2") is None
+    store.end_psu_session("cookie-1")
+    assert store.psu_session("cookie-1") is None
 
 
 def test_the_journal_keeps_any_text_a_request_brings(store):
