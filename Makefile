@@ -38,7 +38,7 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
-# Chromium, redis-server, wrk, curl: installed when this machine allows it (root, or sudo without a
+# Chromium, redis-server, wrk, curl, openssl: installed when this machine allows it (root, or sudo without a
 # password); otherwise it stops, printing the one command to run, so `make test` never skips a part.
 system-deps:
 	.ci/install-system-deps

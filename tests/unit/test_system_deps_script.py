@@ -15,7 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = ".ci/install-system-deps"
-EVERY_PACKAGE = ["chromium", "chromium-driver", "redis-server", "wrk", "curl"]
+EVERY_PACKAGE = ["chromium", "chromium-driver", "redis-server", "wrk", "curl", "openssl"]
 BASH = shutil.which("bash")
 
 FAKES = {
@@ -111,7 +111,7 @@ def test_nothing_to_do_when_every_package_is_installed(machine):
 
 def test_root_installs_only_what_is_missing(machine):
     machine.uid(0)
-    machine.install("chromium", "chromium-driver", "curl")
+    machine.install("chromium", "chromium-driver", "curl", "openssl")
     done = machine.run(SCRIPT)
     assert done.returncode == 0, done.stderr
     assert machine.calls == ["apt-get update -qq (uid 0)", "apt-get install -y -qq redis-server wrk (uid 0)"]
@@ -132,7 +132,7 @@ def test_sudo_without_a_password_installs_as_root(machine):
 
 
 def test_sudo_asking_for_a_password_stops_with_the_one_command(machine):
-    machine.install("chromium", "chromium-driver", "curl")
+    machine.install("chromium", "chromium-driver", "curl", "openssl")
     done = machine.run(SCRIPT)
     assert done.returncode == 1
     assert machine.calls == ["sudo -n true"]  # asked whether a password is needed, never prompted
