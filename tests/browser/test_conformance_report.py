@@ -10,7 +10,9 @@ import pytest
 
 from mock_aspsp.testing import AdminClient, TPP_CLIENT_ID
 from served_process import served_process
-from test_sca_pages import CONTRAST, CHROMIUM, Shots, browser, page, pytestmark  # noqa: F401 (fixtures)
+from bank_pages import CONTRAST, MARKS, Shots  # the browser and page fixtures come from conftest
+
+pytestmark = MARKS
 
 A4_WIDTH_PX = 794  # 210 mm at 96 px per inch
 

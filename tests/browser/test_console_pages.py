@@ -16,7 +16,9 @@ import pytest
 
 from served_process import served_process
 from support import portal_body
-from test_sca_pages import CONTRAST, Shots, browser, page, pytestmark  # noqa: F401  (shared with the bank's pages)
+from bank_pages import CONTRAST, MARKS, Shots  # shared with the bank's pages; browser and page fixtures from conftest
+
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
