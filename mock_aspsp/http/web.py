@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Request, current_app, g, request
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from ..bank.establishment import bank_code_from_host
 from ..bank.scenario import Scenario
@@ -31,10 +32,16 @@ def request_body(request: Request) -> bytes:
     body = environ.get("mock_aspsp.body")
     if body is None:
         length = request.content_length
-        if length is not None and length <= MAX_BODY:
-            body = environ["wsgi.input"].read(length) if length else b""
-        else:
-            body = request.get_data(cache=True)
+        try:
+            if length is not None and length <= MAX_BODY:
+                body = environ["wsgi.input"].read(length) if length else b""
+            else:
+                body = request.get_data(cache=True)
+        except HTTPException:
+            raise
+        except Exception as error:  # the server's own framing error (chunked garbage...): its type is the server's
+            raise BadRequest(f"the request body could not be read ({type(error).__name__}): "
+                             "its framing is broken") from None
         environ["mock_aspsp.body"] = body
     return body
 

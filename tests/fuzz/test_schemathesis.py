@@ -186,6 +186,7 @@ def test_a_signed_answer_of_a_deprecated_version_conforms(server):
         assert restored.status_code == 200, restored.text
 
 
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
 @pytest.mark.parametrize("path, method", [("/stet/setting/v1/register", "POST"),
                                           ("/stet/setting/v1/register/{client_id}", "GET"),
                                           ("/stet/setting/v1/register/{client_id}", "PUT"),

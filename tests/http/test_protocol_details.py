@@ -84,3 +84,28 @@ def test_an_api_500_is_journaled_with_the_error(client, broken_store):
 def test_an_admin_500_does_not_send_to_the_journal(client, broken_store):
     body = assert_error_model(client.get("/__admin/tokens"), 500)
     assert "journal" not in body["message"] and "log" in body["message"]
+
+
+# -- a body the server cannot read (its own framing error, e.g. chunked garbage under gunicorn) ----------
+class _BrokenFraming:
+    """A WSGI input whose server gave up on the framing: reading raises the server's own error type."""
+
+    def read(self, *_):
+        raise ValueError("invalid chunk size")
+
+    readline = readinto = read
+
+
+@pytest.mark.parametrize("path,headers,status", [
+    ("/stet/psd2/v1.4.2/funds-confirmations", {"Authorization": "Bearer not-a-token", "X-Request-ID": "broken-1"}, 401),
+    ("/stet/psd2/v1.4.2/funds-confirmations", {}, 401),
+    ("/token", {}, 400),
+])
+def test_an_unreadable_body_never_makes_a_500_and_is_still_journaled(client, path, headers, status):
+    """Refused before its body mattered, the request is journaled with no body: the journal's read of it
+    must not turn the answer into a 500."""
+    response = client.post(path, headers={**headers, "Content-Type": "application/json"},
+                           environ_overrides={"wsgi.input": _BrokenFraming(), "CONTENT_LENGTH": "12"})
+    assert response.status_code == status, response.get_data(as_text=True)
+    entries = [e for e in client.get("/__admin/requests").get_json()["requests"] if e["path"] == path]
+    assert entries and entries[-1]["status"] == status and entries[-1]["body"] == ""
