@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -437,3 +438,20 @@ def test_a_removed_registration_gets_no_report_nor_plan(client):
     refused = client.post("/__admin/conformance/plans", json={"client_id": client_id, "modules": ["funds-false"]})
     assert refused.status_code == 422
     assert refused.get_json()["problems"] == [f"client_id: no TPP {client_id!r} in the scenario or registered"]
+
+
+def test_the_consoles_go_live_page_lists_registered_clients_and_starts_their_plans(client):
+    client_id = registered(client)
+    confirm(client, journey_tokens(client, client_id)["access_token"])
+    page = client.get("/__admin/ui/conformance").get_data(as_text=True)
+    [card] = [c for c in page.split('<div class="card conformance-tpp">')[1:] if client_id in c]
+    assert "Nouvelle Carte" in card and "registration API" in card
+    summary = client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["summary"]
+    assert f"{summary['passed']} passed, {summary['failed']} failed" in card and summary["passed"] > 0
+    assert f'<option value="{client_id}"' in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    started = client.post("/__admin/ui/conformance/plans",
+                          data={"csrf_token": csrf, "client_id": client_id, "modules": "funds-false"})
+    assert started.status_code == 201
+    assert client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["modules"][0]["id"] \
+        == "funds-false"
