@@ -266,3 +266,18 @@ def test_a_dashboard_revocation_with_no_call_after_judges_nothing(client, tpp):
     tpp.tokens()
     revoke_on_the_dashboard(client)
     assert dead_token_check(client)["status"] == "not-run"
+
+
+@pytest.mark.parametrize("match", [{"endpoint": "authorize"}, {"endpoint": "any"}])
+def test_an_authorize_fault_rule_answers_the_dashboards_sign_in_too(client, match):
+    """The dashboard signs in on the journey's /sca/ screens: a rule on ``authorize`` fires there, not on the
+    dashboard's own pages."""
+    added = client.post("/__admin/rules", json={"name": "sca-down", "match": match, "action": {"status": 503},
+                                                 "times": 1})
+    assert added.status_code == 201, added.get_json()
+    started = client.get(DASHBOARD)
+    assert started.status_code == 303 and started.headers["Location"].startswith("/sca/")  # not the rule's
+    assert_error_page(client.get(started.headers["Location"]), 503)
+    [rule] = client.get("/__admin/rules").get_json()["rules"]
+    assert (rule["name"], rule["fired"]) == ("sca-down", 1)
+    assert signed_in(client).status_code == 200  # times: 1, then the sign-in goes on
