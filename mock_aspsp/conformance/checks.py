@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .traffic import (CALLS, WARNING, Verdict, evidence, is_code_exchange, is_refresh, kind,
+from .traffic import (CALLS, PASSED, WARNING, Verdict, evidence, is_code_exchange, is_refresh, kind,
                       observed, outcome)
 
 PORTAL = "bank portal, funds availability: " + '"Retrieve your token"'
@@ -90,20 +90,32 @@ def unique_x_request_id(entries: list[dict]) -> Verdict:
 
 
 def no_reuse_of_dead_access_token(entries: list[dict]) -> Verdict:
+    """A PSU's revocation on its dashboard is cited with the token it killed: at most the one 401, then no reuse."""
     dead: dict[str, str] = {}  # token fingerprint -> why the bank refused it
+    by_psu: dict[str, dict] = {}  # token fingerprint -> the dashboard revocation that killed it
+    cited: list[dict] = []  # the dashboard revocations the TPP's calls were judged after
     judged, failures = 0, []
     for entry in entries:
         facts = observed(entry)
         token = facts.get("access_hash")
+        if kind(entry) == "psu-revocation" and token:
+            by_psu[token] = entry
         if kind(entry) != "api" or not token:
             continue
         if token in dead:
+            if token in by_psu:
+                failures.append(evidence(by_psu.pop(token), "the PSU revoked this access on its dashboard"))
             failures.append(evidence(entry, f"sent again after a 401 ({dead[token]} token)"))
         elif entry.get("status") == 401 and facts.get("token_problem"):
             judged += 1
             dead[token] = facts["token_problem"]
-    return outcome(failures, judged, "{judged} refused token(s), none sent again",
-                   "an access token refused with 401 was sent again")
+            if token in by_psu:
+                cited.append(evidence(by_psu[token], "the PSU revoked this access on its dashboard"))
+    verdict = outcome(failures, judged, "{judged} refused token(s), none sent again",
+                      "an access token refused with 401 was sent again")
+    if verdict.status == PASSED and cited:
+        return Verdict(PASSED, verdict.detail + f" ({len(cited)} revoked by the PSU on its dashboard)", tuple(cited))
+    return verdict
 
 
 def old_access_token_dropped_after_refresh(entries: list[dict]) -> Verdict:

@@ -16,14 +16,15 @@ from .modules import MODULES
 from .traffic import NOT_RUN, Verdict, of_client, observed
 
 
-def plan_problems(body: dict, registered: frozenset[str]) -> list[str]:
-    """What is wrong with a ``POST /__admin/conformance/plans`` body, each problem with its field."""
+def plan_problems(body: dict, known: frozenset[str]) -> list[str]:
+    """What is wrong with a ``POST /__admin/conformance/plans`` body, each problem with its field (``known``:
+    the client_ids of the scenario's TPPs and of the registered clients)."""
     problems = [f"{name}: unknown field; allowed: client_id, modules" for name in sorted(set(body) - {"client_id", "modules"})]
     client_id, modules = body.get("client_id"), body.get("modules")
     if not isinstance(client_id, str) or not client_id:
         problems.append("client_id: the TPP's client_id (a string) is required")
-    elif client_id not in registered:
-        problems.append(f"client_id: no TPP {client_id!r} in the scenario")
+    elif client_id not in known:
+        problems.append(f"client_id: no TPP {client_id!r} in the scenario or registered")
     if not isinstance(modules, list) or not modules:
         problems.append(f"modules: a non-empty list of module ids, among {', '.join(MODULES)}")
         return problems

@@ -16,8 +16,9 @@ from typing import Any, Callable, Optional
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from ..conformance.modules import MODULES
 from ..stet.versions import PREFIXES
-from . import admin
+from . import admin, admin_conformance
 from .errors import ApiError
 from .hosts import foreign_request
 from .responses import console_error
@@ -30,7 +31,8 @@ CSRF_COOKIE = "mock_aspsp_console_csrf"
 SESSION_MAX_AGE_S = 12 * 3600  # a working day: then the token is asked again
 REFRESH_S = 5  # the journal's auto-refresh period
 PAGES = (("overview", "Overview"), ("journal", "Request journal"), ("tokens", "Token pairs"), ("clock", "Clock"),
-         ("rules", "Fault rules"), ("scenario", "Scenario"), ("tpps", "TPPs and certificates"))
+         ("rules", "Fault rules"), ("scenario", "Scenario"), ("tpps", "TPPs and certificates"),
+         ("conformance", "Go-live readiness"))
 RULE_ENDPOINTS = ("funds-confirmations", "token", "revoke", "authorize", "any")
 RULE_STATUSES = (400, 401, 403, 404, 408, 429, 500, 502, 503, 504)
 
@@ -320,3 +322,35 @@ def patch_tpp(client_id: str) -> Response:
 def revoke_certificate() -> Response:
     answer, error, _, status = _act(lambda: admin.revoke_certificate({"sha256": request.form.get("sha256", "")}))
     return tpps(done=f"Certificate {answer['revoked']} revoked." if answer else None, error=error, status=status)
+
+
+# -- go-live readiness ------------------------------------------------------------------------------
+@blueprint.get("/conformance")
+def conformance(done: Optional[str] = None, error: Optional[str] = None, problems: tuple = (), status: int = 200,
+                form: Optional[dict] = None) -> Response:
+    """Every TPP (the scenario's, then the registered clients) with its report's summary and its plan."""
+    scenario = snapshot().scenario
+    reports = [(t, "scenario" if scenario.tpp(t.client_id) else "registration API",
+                admin_conformance.conformance_report(t.client_id)) for t in admin_conformance.conformance_tpps()]
+    return _page("conformance.html", "conformance", status, reports=reports, modules=MODULES,
+                 formats=admin_conformance.FORMATS, done=done, error=error, problems=problems, form=form or {})
+
+
+@blueprint.get("/conformance/report")
+def conformance_document() -> Response:
+    """The admin API's report (``GET /__admin/conformance``), behind the console's own login."""
+    try:
+        return admin_conformance.report_document(request.args.get("client_id", ""), request.args.get("format", "html"))
+    except ApiError as error:
+        raise ConsoleRefusal(error.status, error.message) from None
+
+
+@blueprint.post("/conformance/plans")
+def start_conformance_plan() -> Response:
+    body = {"client_id": request.form.get("client_id", ""), "modules": request.form.getlist("modules")}
+    answer, error, problems, status = _act(lambda: admin_conformance.start_conformance_plan(body))
+    if answer is None:
+        return conformance(error=error, problems=problems, status=status,
+                           form={"client_id": body["client_id"], "modules": body["modules"]})
+    return conformance(done=f"Plan {answer['plan']} started for {answer['client_id']}: "
+                            f"{', '.join(m['id'] for m in answer['modules'])}.", status=201)

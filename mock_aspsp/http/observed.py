@@ -1,7 +1,7 @@
 """What the journal keeps of a request for the go-live checks (``conformance``), beyond path and status.
 
 Only what a check judges: whether ``scope`` or a ``code_challenge`` was sent, the
-``redirect_uri``, the state's strength, and tokens, codes and states as SHA-256
+``redirect_uri``, the state's strength, the PSU's revocations on its dashboard, and tokens, codes and states as SHA-256
 fingerprints (``records.token_hash``), never in clear. ``real`` is the real time
 of the request (the sandbox's injectable clock, not mock time): the Retry-After
 rules are about real seconds, whatever QA does with the mock's clock.
@@ -161,6 +161,9 @@ def observe(request: Request, context: Any, response: Response) -> dict:
     elif route.endpoint == "funds-confirmations":
         facts["kind"] = "api"
         facts.update(_api(request, context, response, request.environ.get("mock_aspsp.body")))
+    elif context.get("revocation"):  # the PSU revoked the TPP's access on its dashboard
+        facts["kind"] = "psu-revocation"
+        facts["access_hash"] = context.get("revoked_access")
     else:
         return {}
     retry_after = response.headers.get("Retry-After")

@@ -92,6 +92,8 @@ def revoke(ref: str) -> Response:
         raise PageError(pages.UNKNOWN_ACCESS, f"The token pair {ref!r} was revoked meanwhile.")
     g.client_id = access.client_id
     g.revocation = {"pair": access.ref, "psu": session.psu, "iban": access.iban, "by": "psu"}
+    revoked_pair = sandbox().store.grant(access.grant_id)  # its access token, for the go-live evidence
+    g.revoked_access = revoked_pair.access_hash if revoked_pair else None
     return _page("dashboard_end.html", session, title="Accès révoqué",
                  message=f"{access.tpp_name} ne peut plus vérifier les fonds de votre compte : "
                          "sa prochaine demande sera refusée.", signed_in=True)

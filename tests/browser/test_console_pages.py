@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from mock_aspsp.testing import TPP_CLIENT_ID
 from served_process import served_process
 from support import portal_body
 from bank_pages import CONTRAST, MARKS, Shots  # shared with the bank's pages; browser and page fixtures from conftest
@@ -139,3 +140,27 @@ def test_a_bad_scenario_pasted_shows_its_problems_and_the_old_one_stays(server, 
     shots("scenario-refused")
     with urllib.request.urlopen(f"{server.url}/__admin/scenario", timeout=10) as answer:
         assert json.loads(answer.read())["name"] == name
+
+
+def test_qa_reads_each_tpps_go_live_report_and_starts_a_plan_from_the_form(server, page, tmp_path):
+    shots = Shots(page, tmp_path)
+    access = server.link().access_token
+    assert funds_check(server, access)[0] == 200
+    page.goto(f"{server.url}/__admin/ui")
+    page.click("nav >> text=Go-live readiness")
+    card = page.inner_text(".conformance-tpp")
+    assert TPP_CLIENT_ID in card and "passed," in card and "not run" in card
+    assert_console_page(page, "go-live readiness")
+    shots("conformance")
+    page.select_option("#plan-client-id", TPP_CLIENT_ID)
+    page.check("#module-rate-limited")
+    page.click("#start-plan button[type=submit]")
+    assert f"started for {TPP_CLIENT_ID}: rate-limited" in page.inner_text("[role=status]")
+    assert "rate-limited: not-run" in page.inner_text(".conformance-tpp .plan")
+    assert_console_page(page, "plan started")
+    shots("conformance-plan-started")
+    assert funds_check(server, access)[0] == 429  # the module: the bank misbehaves on the TPP's next call
+    page.click(f"a[aria-label='HTML report of {TPP_CLIENT_ID}']")
+    assert page.url.startswith(f"{server.url}/__admin/ui/conformance/report?")
+    assert "Go-live readiness of" in page.inner_text("h1") and "rate-limited" in page.inner_text("body")
+    shots("conformance-report")

@@ -228,3 +228,56 @@ def test_names_from_the_scenario_are_escaped(tmp_path):
     html = signed_in(client).get_data(as_text=True)
     assert "<b>Exemple" not in html and "<script>x" not in html
     assert "Carte &lt;b&gt;Exemple&lt;/b&gt;" in html and "Alice &lt;script&gt;" in html
+
+
+def revoke_on_the_dashboard(client) -> str:
+    [ref] = access_refs(signed_in(client))
+    confirmation = client.get(f"{DASHBOARD}/{ref}/revocation")
+    assert client.post(f"{DASHBOARD}/{ref}/revocation", data={"csrf_token": csrf(confirmation)}).status_code == 200
+    return ref
+
+
+def dead_token_check(client) -> dict:
+    checks = client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["checks"]
+    return next(c for c in checks if c["id"] == "no-reuse-of-dead-access-token")
+
+
+@pytest.mark.parametrize("calls, status", [(1, "passed"), (2, "failed"), (3, "failed")])
+def test_a_revocation_on_the_dashboard_is_in_the_tpps_conformance_evidence(client, tpp, calls, status):
+    """At most the one 401 after the PSU's revocation, then the TPP drops the token: the evidence cites it."""
+    access = tpp.tokens()["access_token"]
+    assert tpp.confirm(access, request_id="before").status_code == 200
+    ref = revoke_on_the_dashboard(client)
+    for n in range(calls):
+        assert_error_model(tpp.confirm(access, request_id=f"after-{n}"), 401)
+    check = dead_token_check(client)
+    assert check["status"] == status, check
+    revocation = check["evidence"][0]
+    assert (revocation["method"], revocation["path"], revocation["status"]) == \
+        ("POST", f"{DASHBOARD}/{ref}/revocation", 200)
+    assert revocation["note"] == "the PSU revoked this access on its dashboard"
+    reused = [e["x_request_id"] for e in check["evidence"][1:]]
+    assert reused == [f"after-{n}" for n in range(1, calls)]  # every call after the one 401 allowed
+    if status == "passed":
+        assert "revoked by the PSU on its dashboard" in check["detail"]
+
+
+def test_a_dashboard_revocation_with_no_call_after_judges_nothing(client, tpp):
+    tpp.tokens()
+    revoke_on_the_dashboard(client)
+    assert dead_token_check(client)["status"] == "not-run"
+
+
+@pytest.mark.parametrize("match", [{"endpoint": "authorize"}, {"endpoint": "any"}])
+def test_an_authorize_fault_rule_answers_the_dashboards_sign_in_too(client, match):
+    """The dashboard signs in on the journey's /sca/ screens: a rule on ``authorize`` fires there, not on the
+    dashboard's own pages."""
+    added = client.post("/__admin/rules", json={"name": "sca-down", "match": match, "action": {"status": 503},
+                                                 "times": 1})
+    assert added.status_code == 201, added.get_json()
+    started = client.get(DASHBOARD)
+    assert started.status_code == 303 and started.headers["Location"].startswith("/sca/")  # not the rule's
+    assert_error_page(client.get(started.headers["Location"]), 503)
+    [rule] = client.get("/__admin/rules").get_json()["rules"]
+    assert (rule["name"], rule["fired"]) == ("sca-down", 1)
+    assert signed_in(client).status_code == 200  # times: 1, then the sign-in goes on

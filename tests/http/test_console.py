@@ -15,14 +15,14 @@ import yaml
 from mock_aspsp.app import create_app
 from mock_aspsp.bank.clock import Clock
 from mock_aspsp.config import Config
-from mock_aspsp.http import admin
+from mock_aspsp.http import admin, admin_conformance
 from mock_aspsp.http.console import rule_from_form
 from mock_aspsp.resources import default_scenario
 from mock_aspsp.testing import TPP_CLIENT_ID
 from support import START
 
 PAGES = ["/__admin/ui", "/__admin/ui/journal", "/__admin/ui/tokens", "/__admin/ui/clock", "/__admin/ui/rules",
-         "/__admin/ui/scenario", "/__admin/ui/tpps"]
+         "/__admin/ui/scenario", "/__admin/ui/tpps", "/__admin/ui/conformance"]
 TOKEN = "qa-secret-token"
 
 
@@ -148,6 +148,17 @@ def test_a_forged_or_stale_session_cookie_is_refused(tmp_path, guarded):
     session = other_client.get_cookie("mock_aspsp_console", path="/__admin/ui").value
     guarded.set_cookie("mock_aspsp_console", session, path="/__admin/ui")
     assert guarded.get("/__admin/ui/clock").status_code == 303
+
+
+def test_with_a_token_the_consoles_conformance_report_asks_to_log_in_first(guarded):
+    report = f"/__admin/ui/conformance/report?client_id={TPP_CLIENT_ID}&format=json"
+    assert guarded.get(report).headers["Location"] == "/__admin/ui/login"
+    token = csrf(guarded, "/__admin/ui/login")
+    plan = {"csrf_token": token, "client_id": TPP_CLIENT_ID, "modules": "rate-limited"}
+    assert guarded.post("/__admin/ui/conformance/plans", data=plan).status_code == 401
+    guarded.post("/__admin/ui/login", data={"csrf_token": token, "token": TOKEN})
+    assert guarded.get(report).get_json()["client_id"] == TPP_CLIENT_ID
+    assert guarded.post("/__admin/ui/conformance/plans", data=plan).status_code == 201
 
 
 # -- the clock -----------------------------------------------------------------------------------------
@@ -308,3 +319,94 @@ def test_the_console_calls_the_admin_apis_functions(client, monkeypatch):
     assert calls == [{"advance": "PT3H"},
                      {"action": {"status": 503}, "name": "r", "match": {"nth": 2}}]
     assert client.get("/__admin/clock").get_json()["offset"] == "PT0S"
+
+
+# -- go-live readiness -----------------------------------------------------------------------------------
+def test_the_conformance_page_shows_each_tpps_report_summary_and_links(client, tpp):
+    tpp.confirm(tpp.tokens()["access_token"])
+    page = client.get("/__admin/ui/conformance")
+    assert page.status_code == 200
+    scenario_tpps = client.get("/__admin/scenario").get_json()["tpps"]
+    cards = page.get_data(as_text=True).split('<div class="card conformance-tpp">')[1:]
+    assert len(cards) == len(scenario_tpps) >= 1
+    for card, listed in zip(cards, scenario_tpps):
+        summary = client.get("/__admin/conformance", query_string={"client_id": listed["client_id"]}).get_json()["summary"]
+        text = html.unescape(re.sub(r"<[^>]+>", " ", card))
+        assert listed["name"] in text and listed["client_id"] in text
+        assert (f"{summary['passed']} passed, {summary['failed']} failed, {summary['warning']} warning(s), "
+                f"{summary['not-run']} not run") in text
+        for fmt in ("html", "junit", "json"):
+            assert f"/__admin/ui/conformance/report?client_id={listed['client_id']}&amp;format={fmt}" in card
+    mine = client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["summary"]
+    assert mine["passed"] > 0  # the TPP's journey and call were judged, and the page says so
+
+
+@pytest.mark.parametrize("fmt, mimetype", [("html", "text/html"), ("junit", "application/xml"),
+                                           ("json", "application/json")])
+def test_the_consoles_report_links_serve_the_apis_documents(client, tpp, fmt, mimetype):
+    tpp.confirm(tpp.tokens()["access_token"])
+    query = {"client_id": TPP_CLIENT_ID, "format": fmt}
+    console, api = client.get("/__admin/ui/conformance/report", query_string=query), \
+        client.get("/__admin/conformance", query_string=query)
+    assert console.status_code == api.status_code == 200 and console.mimetype == api.mimetype == mimetype
+    assert console.get_data() == api.get_data()
+
+
+@pytest.mark.parametrize("query, status, message", [
+    ({"client_id": "PSDFR-ACPR-00000"}, 404, "no TPP with client_id"),
+    ({"format": "html"}, 400, "client_id: name the TPP"),
+    ({"client_id": TPP_CLIENT_ID, "format": "pdf"}, 400, "format: one of json, junit, html"),
+])
+def test_a_bad_report_link_is_the_consoles_error_page(client, query, status, message):
+    response = client.get("/__admin/ui/conformance/report", query_string=query)
+    assert response.status_code == status and response.mimetype == "text/html"
+    assert message in shown(response)
+
+
+def test_a_plan_started_from_the_form_arms_its_module_for_the_tpps_next_call(client, tpp):
+    access = tpp.tokens()["access_token"]
+    token = csrf(client, "/__admin/ui/conformance")
+    started = client.post("/__admin/ui/conformance/plans", data={
+        "csrf_token": token, "client_id": TPP_CLIENT_ID, "modules": ["rate-limited", "funds-false"]})
+    assert started.status_code == 201 and f"started for {TPP_CLIENT_ID}: rate-limited, funds-false" in shown(started)
+    modules = client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["modules"]
+    assert [(m["id"], m["status"]) for m in modules] == [("rate-limited", "not-run"), ("funds-false", "not-run")]
+    throttled = tpp.confirm(access)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "2"
+    page = re.sub(r"\s+", " ", shown(client.get("/__admin/ui/conformance")))
+    assert "rate-limited : not-run; funds-false : not-run" in page
+
+
+@pytest.mark.parametrize("form", [
+    {"client_id": TPP_CLIENT_ID},
+    {"client_id": "PSDFR-ACPR-00000", "modules": ["rate-limited"]},
+    {"client_id": TPP_CLIENT_ID, "modules": ["rate-limited", "<b>nope</b>"]},
+])
+def test_a_bad_plan_from_the_form_shows_the_apis_problems_and_starts_nothing(client, form):
+    response = client.post("/__admin/ui/conformance/plans", data={"csrf_token": csrf(client), **form})
+    api = client.post("/__admin/conformance/plans", json={"client_id": form["client_id"],
+                                                           "modules": form.get("modules", [])})
+    assert response.status_code == api.status_code == 422
+    assert problems(response) == api.get_json()["problems"] and problems(response)
+    assert "<b>nope</b>" not in response.get_data(as_text=True)
+    if "modules" in form and form["client_id"] == TPP_CLIENT_ID:
+        assert 'value="rate-limited" checked' in response.get_data(as_text=True)  # the form is kept
+    assert client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["modules"] == []
+
+
+@pytest.mark.parametrize("given", [None, "forged-token"])
+def test_a_plan_form_without_its_csrf_token_starts_nothing(client, given):
+    csrf(client, "/__admin/ui/conformance")
+    response = client.post("/__admin/ui/conformance/plans", data={
+        "client_id": TPP_CLIENT_ID, "modules": "rate-limited", **({"csrf_token": given} if given else {})})
+    assert response.status_code == 403 and "CSRF token" in shown(response)
+    assert client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["modules"] == []
+
+
+def test_the_console_starts_plans_through_the_apis_function(client, monkeypatch):
+    calls = []
+    monkeypatch.setattr(admin_conformance, "start_conformance_plan",
+                        lambda body: calls.append(body) or {"plan": "p", "client_id": body["client_id"], "modules": []})
+    post(client, "/__admin/ui/conformance/plans", client_id=TPP_CLIENT_ID, modules="funds-false")
+    assert calls == [{"client_id": TPP_CLIENT_ID, "modules": ["funds-false"]}]
+    assert client.get("/__admin/conformance", query_string={"client_id": TPP_CLIENT_ID}).get_json()["modules"] == []

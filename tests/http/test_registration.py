@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -398,3 +400,58 @@ def test_admin_removes_registrations_and_reset_clears_them(client):
     assert client.post("/__admin/reset").status_code == 200
     assert client.get("/__admin/registrations").get_json() == {"registrations": []}
     assert_error_model(register(client, token="gone-with-reset"), 401)
+
+
+# -- go-live readiness: a registered client is judged like a scenario TPP -------------------------------
+def test_a_registered_client_gets_its_go_live_report(client):
+    client_id = registered(client)
+    tokens = journey_tokens(client, client_id)
+    assert confirm(client, tokens["access_token"]).status_code == 200
+    report = client.get("/__admin/conformance", query_string={"client_id": client_id})
+    assert report.status_code == 200, report.get_json()
+    statuses = {c["id"]: c["status"] for c in report.get_json()["checks"]}
+    assert statuses["signed-api-calls"] == statuses["qwac-at-token"] == statuses["unique-x-request-id"] == "passed"
+    assert report.get_json()["client_id"] == client_id and report.get_json()["summary"]["failed"] == 0
+    page = client.get("/__admin/conformance", query_string={"client_id": client_id, "format": "html"})
+    assert page.status_code == 200 and "Go-live readiness of Nouvelle Carte" in page.get_data(as_text=True)
+    junit = client.get("/__admin/conformance", query_string={"client_id": client_id, "format": "junit"})
+    assert ElementTree.fromstring(junit.get_data()).get("name").endswith(client_id)
+
+
+def test_a_registered_client_runs_a_conformance_plan(client):
+    client_id = registered(client)
+    tokens = journey_tokens(client, client_id)
+    plan = client.post("/__admin/conformance/plans", json={"client_id": client_id, "modules": ["funds-false"]})
+    assert plan.status_code == 201, plan.get_json()
+    assert confirm(client, tokens["access_token"]).get_json()["result"] is False  # bruno has the funds: the module
+    refreshed = client.post("/token", headers=qwac_header(certs().qwac), data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id})
+    assert refreshed.status_code == 200  # the TPP's next request: no repeat of the refused check
+    [module] = client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["modules"]
+    assert (module["id"], module["status"]) == ("funds-false", "passed")
+
+
+def test_a_removed_registration_gets_no_report_nor_plan(client):
+    client_id = registered(client)
+    assert client.delete(f"/__admin/registrations/{client_id}").status_code == 200
+    assert_error_model(client.get("/__admin/conformance", query_string={"client_id": client_id}), 404)
+    refused = client.post("/__admin/conformance/plans", json={"client_id": client_id, "modules": ["funds-false"]})
+    assert refused.status_code == 422
+    assert refused.get_json()["problems"] == [f"client_id: no TPP {client_id!r} in the scenario or registered"]
+
+
+def test_the_consoles_go_live_page_lists_registered_clients_and_starts_their_plans(client):
+    client_id = registered(client)
+    confirm(client, journey_tokens(client, client_id)["access_token"])
+    page = client.get("/__admin/ui/conformance").get_data(as_text=True)
+    [card] = [c for c in page.split('<div class="card conformance-tpp">')[1:] if client_id in c]
+    assert "Nouvelle Carte" in card and "registration API" in card
+    summary = client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["summary"]
+    assert f"{summary['passed']} passed, {summary['failed']} failed" in card and summary["passed"] > 0
+    assert f'<option value="{client_id}"' in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    started = client.post("/__admin/ui/conformance/plans",
+                          data={"csrf_token": csrf, "client_id": client_id, "modules": "funds-false"})
+    assert started.status_code == 201
+    assert client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["modules"][0]["id"] \
+        == "funds-false"
