@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..bank.clock import parse_instant
 from ..bank.scenario import Scenario
@@ -48,8 +48,9 @@ def is_live(grant: Grant, scenario: Scenario, now: datetime) -> bool:
 
 
 def psu_accesses(grants: Iterable[Grant], journal: list[dict], scenario: Scenario, now: datetime, bank: str,
-                 psu: str) -> list[Access]:
-    """The PSU's live accesses at ``bank``, oldest first, each with its funds checks, newest first."""
+                 psu: str, tpp_name: Callable[[str], Optional[str]]) -> list[Access]:
+    """The PSU's live accesses at ``bank``, oldest first, each with its funds checks, newest first.
+    ``tpp_name``: a client_id's name, the scenario's TPPs and registered clients alike (None: unknown)."""
     live = [g for g in grants if g.bank == bank and g.psu == psu and is_live(g, scenario, now)]
     checks: dict[str, list[FundsCheck]] = {pair_ref(g): [] for g in live}
     for entry in journal:
@@ -57,15 +58,14 @@ def psu_accesses(grants: Iterable[Grant], journal: list[dict], scenario: Scenari
         if check and check.get("pair") in checks:
             checks[check["pair"]].append(
                 FundsCheck(parse_instant(entry["time"]), check["amount"], check["currency"], check["result"]))
-    return [_access(g, scenario, checks[pair_ref(g)][::-1]) for g in live]
+    return [_access(g, scenario, checks[pair_ref(g)][::-1], tpp_name(g.client_id) or g.client_id) for g in live]
 
 
 def find_access(accesses: list[Access], ref: str) -> Optional[Access]:
     return next((a for a in accesses if a.ref == ref), None)
 
 
-def _access(grant: Grant, scenario: Scenario, checks: list[FundsCheck]) -> Access:
-    tpp = scenario.tpp(grant.client_id)
+def _access(grant: Grant, scenario: Scenario, checks: list[FundsCheck], name: str) -> Access:
     until = min(grant.refresh_expires_at, grant.authenticated_at + scenario.settings.tokens.reauthentication_after)
-    return Access(grant.id, pair_ref(grant), grant.client_id, tpp.name if tpp else grant.client_id, grant.iban,
+    return Access(grant.id, pair_ref(grant), grant.client_id, name, grant.iban,
                   grant.authenticated_at, until, len(checks), tuple(checks[:LAST_CHECKS]))

@@ -19,6 +19,7 @@ from ..http import page_problems as pages
 from ..http.errors import PageError
 from ..http.web import sandbox, served_bank, snapshot
 from ..store.records import PsuSession
+from ..tpp.registry import effective_tpp
 from .accesses import Access, find_access, psu_accesses
 from .authorize import begin_sign_in, not_framed
 from .journey import same_secret
@@ -55,10 +56,19 @@ def _posted(session: PsuSession) -> None:
         raise PageError(pages.STALE_DASHBOARD_FORM, "This form does not carry the session's csrf_token.")
 
 
+def _tpp_name(scenario, store):
+    """A client_id's name as the PSU knows it: the scenario's TPP, or a registered client's ``client_name``."""
+    def name(client_id: str):
+        tpp = effective_tpp(scenario, store, client_id)
+        return tpp.name if tpp else None
+    return name
+
+
 def _access(session: PsuSession, ref: str) -> Access:
     taken = snapshot()
     store = sandbox().store
-    found = find_access(psu_accesses(store.grants(), [], taken.scenario, taken.now, session.bank, session.psu), ref)
+    found = find_access(psu_accesses(store.grants(), [], taken.scenario, taken.now, session.bank, session.psu,
+                                    _tpp_name(taken.scenario, store)), ref)
     if found is None:
         raise PageError(pages.UNKNOWN_ACCESS, f"No live token pair {ref[:40]!r} of this PSU at this bank.")
     return found
@@ -72,7 +82,8 @@ def dashboard() -> Response:
     if session is None:
         return begin_sign_in(bank)
     taken, store = snapshot(), sandbox().store
-    accesses = psu_accesses(store.grants(), store.journal(), taken.scenario, taken.now, bank, session.psu)
+    accesses = psu_accesses(store.grants(), store.journal(), taken.scenario, taken.now, bank, session.psu,
+                            _tpp_name(taken.scenario, store))
     return _page("dashboard.html", session, accesses=accesses)
 
 

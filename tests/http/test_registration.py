@@ -28,7 +28,7 @@ from mock_aspsp.tools.pki import Issued, issue_ca, issue_certificate, issue_tpp_
 from mock_aspsp.tpp.qcstatements import Psd2QcStatement
 from mock_aspsp.tpp.signatures import make_key_id, sign_request
 from support import START, assert_error_model, assert_oauth_error, assert_error_page, callback_params, \
-    portal_body, shipped_scenario
+    portal_body, shipped_scenario, signed_in
 
 HEADER = "X-SSL-Client-Cert"
 OID = "PSDFR-ACPR-99999"  # not in the scenario: it registers itself
@@ -455,3 +455,11 @@ def test_the_consoles_go_live_page_lists_registered_clients_and_starts_their_pla
     assert started.status_code == 201
     assert client.get("/__admin/conformance", query_string={"client_id": client_id}).get_json()["modules"][0]["id"] \
         == "funds-false"
+
+
+def test_the_psus_dashboard_names_a_registered_client_by_its_client_name(client):
+    """The PSU sees who may check its funds: a registered client by the name it registered, not its client_id."""
+    client_id = registered(client)
+    journey_tokens(client, client_id)
+    page = signed_in(client, "bruno").get_data(as_text=True)
+    assert "Nouvelle Carte" in page and client_id not in page
