@@ -129,13 +129,18 @@ FRENCH_TEXT = r"""() => {
 
 def assert_accessible(page, where: str) -> None:
     """Contrast AA (text and controls), and French throughout but for the part marked English."""
+    assert_contrast(page, where)
+    assert_french(page.evaluate(FRENCH_TEXT), where)
+
+
+def assert_contrast(page, where: str) -> None:
+    """WCAG 2.2 AA contrast of every visible text and control, computed in the browser."""
     report = page.evaluate(CONTRAST)
     assert not report["problems"], f"contrast cannot be computed on {where}: {report['problems']}"
     assert report["checked"] >= 5, report
     failing = [f"{f['what']} of {f['element']} {f['sample']!r}: {f['ratio']:.2f}:1 < {f['needed']}:1"
                for f in report["failing"]]
     assert not failing, f"under WCAG 2.2 AA contrast on {where} ({page.viewport_name}): {failing}"
-    assert_french(page.evaluate(FRENCH_TEXT), where)
 
 
 def assert_bank_page(page, step: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 from mock_aspsp.testing import TPP_CLIENT_ID
 from served_process import served_process
 from support import portal_body
-from bank_pages import CONTRAST, MARKS, Shots  # shared with the bank's pages; browser and page fixtures from conftest
+from bank_pages import MARKS, Shots, assert_contrast  # shared with the bank's pages; browser and page fixtures from conftest
 
 pytestmark = MARKS
 
@@ -56,12 +56,7 @@ def assert_console_page(page, where: str) -> None:
                      .map(b => b.getBoundingClientRect().height)})""")
     assert layout["scroll"] <= layout["width"], f"horizontal scrolling on {where} ({page.viewport_name}): {layout}"
     assert all(height >= 40 for height in layout["buttons"]), f"buttons too small to tap on {where}: {layout}"
-    report = page.evaluate(CONTRAST)
-    assert not report["problems"], f"contrast cannot be computed on {where}: {report['problems']}"
-    assert report["checked"] >= 5, report
-    failing = [f"{f['what']} of {f['element']} {f['sample']!r}: {f['ratio']:.2f}:1 < {f['needed']}:1"
-               for f in report["failing"]]
-    assert not failing, f"under WCAG 2.2 AA contrast on {where} ({page.viewport_name}): {failing}"
+    assert_contrast(page, where)
     assert page.evaluate("document.documentElement.lang") == "en"
 
 

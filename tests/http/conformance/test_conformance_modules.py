@@ -12,25 +12,9 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from conformance_world import GoodTpp, RealClock, world
+from conformance_world import GoodTpp, RetriesAtOnce, make_app, report
 from mock_aspsp.conformance.modules import MODULES
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
-from test_conformance_checks import RetriesAtOnce, make_app, report
-
-
-@pytest.fixture
-def clock():
-    return RealClock()
-
-
-@pytest.fixture
-def scenario_path(tmp_path):
-    return world(tmp_path)
-
-
-@pytest.fixture
-def app(tmp_path, scenario_path, store_url, clock):
-    return make_app(tmp_path, scenario_path, store_url, clock)
 
 
 def start(client, *modules, client_id=CLIENT_ID):

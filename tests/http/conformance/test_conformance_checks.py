@@ -6,47 +6,15 @@ injected clock (no sleep).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID
-from conformance_world import HEADER, GoodTpp, RealClock, world
-from mock_aspsp.app import create_app
-from mock_aspsp.bank.clock import Clock
+from conformance_world import GoodTpp, RetriesAtOnce, make_app, report
 from mock_aspsp.conformance.checks import CHECKS
-from mock_aspsp.config import Config
 
 ALL = {c.id for c in CHECKS}
-
-
-@pytest.fixture
-def clock():
-    return RealClock()
-
-
-@pytest.fixture
-def scenario_path(tmp_path):
-    return world(tmp_path)
-
-
-def make_app(tmp_path, scenario_path, store_url, clock, **config):
-    settings = Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3", store=store_url,
-                      client_cert_header=HEADER, **config)
-    return create_app(settings, Clock(real=clock))
-
-
-@pytest.fixture
-def app(tmp_path, scenario_path, store_url, clock):
-    return make_app(tmp_path, scenario_path, store_url, clock)
-
-
-def report(client, fmt=None, client_id=CLIENT_ID):
-    query = {"client_id": client_id, **({"format": fmt} if fmt else {})}
-    response = client.get("/__admin/conformance", query_string=query)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return response
 
 
 def statuses(client) -> dict:
@@ -109,11 +77,6 @@ class SendsScope(GoodTpp):
 class ReusesRequestId(GoodTpp):
     def request_id(self):
         return "always-the-same"
-
-
-class RetriesAtOnce(GoodTpp):
-    def wait(self, seconds):
-        self.clock.advance(0.2)  # "retry" a fifth of a second later
 
 
 class WeakState(GoodTpp):

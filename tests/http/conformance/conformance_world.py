@@ -24,6 +24,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mock_aspsp.app import create_app
+from mock_aspsp.bank.clock import Clock
+from mock_aspsp.config import Config
 from mock_aspsp.testing import TPP_CLIENT_ID as CLIENT_ID, TPP_REDIRECT_URI as REDIRECT_URI
 from support import START, shipped_scenario
 from mock_aspsp.tools.pki import issue_ca, issue_tpp_certificates
@@ -175,3 +178,21 @@ class GoodTpp:
         self.client.post("/revoke", headers=self.qwac(),
                          data={"client_id": CLIENT_ID, "token": self.refresh_token, "token_type_hint": "refresh_token"})
         self.access = self.refresh_token = None
+
+
+def make_app(tmp_path, scenario_path, store_url, clock, **config):
+    settings = Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3", store=store_url,
+                      client_cert_header=HEADER, **config)
+    return create_app(settings, Clock(real=clock))
+
+
+def report(client, fmt=None, client_id=CLIENT_ID):
+    query = {"client_id": client_id, **({"format": fmt} if fmt else {})}
+    response = client.get("/__admin/conformance", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response
+
+
+class RetriesAtOnce(GoodTpp):
+    def wait(self, seconds):
+        self.clock.advance(0.2)  # "retry" a fifth of a second later
