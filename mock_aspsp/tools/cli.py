@@ -24,7 +24,9 @@ from .serving import Limits
 DESCRIPTION = f"""\
 A sandbox of a French bank (ASPSP) serving the STET PSD2 funds-availability
 API to card issuers (CBPII / PIISP): OAuth2 redirect with the bank's own SCA
-and consent pages, /token, and POST /stet/psd2/{{{','.join(PREFIXES)}}}/funds-confirmations.
+and consent pages, /token, and POST /stet/psd2/{{{','.join(PREFIXES)}}}/funds-confirmations;
+also the PSD2 registration API (/stet/setting/v1/register), the PSU's access dashboard
+(/espace-client/acces), a QA console (/__admin/ui) and each TPP's go-live readiness report.
 """
 
 
