@@ -9,6 +9,7 @@ lists them.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any, Optional
 
 from flask import Request, Response
@@ -23,18 +24,35 @@ log = logging.getLogger("mock_aspsp")
 
 BODY_MAX = 4096  # characters of a request body kept in its entry
 SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization")  # their scheme is kept, the secret masked
+# The same, as the WSGI environ names them: each header's name is looked up, not lower-cased, per request.
+_SECRET_KEYS = frozenset("HTTP_" + name.upper().replace("-", "_") for name in SECRET_HEADERS)
+_FRAMING_KEYS = frozenset(("CONTENT_TYPE", "CONTENT_LENGTH"))
 SECRET_FIELDS = ("password", "otp", "refresh_token", "code_verifier", "client_secret", "csrf_token")
 
 
 def _headers(request: Request) -> dict:
-    """What the TPP sent, without its secrets: a bearer token or a cookie is shown as ``Bearer ***``."""
+    """What the TPP sent, without its secrets: a bearer token or a cookie is shown as ``Bearer ***``.
+
+    Read from the WSGI environ as werkzeug's header map lists it (same names, same order), each name's
+    spelling worked out once (``_header_name``), not on every request."""
     kept = {}
-    for name, value in request.headers.items():
-        if name.lower() in SECRET_HEADERS:
+    for key, value in request.environ.items():
+        if key.startswith("HTTP_"):
+            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                continue
+        elif key not in _FRAMING_KEYS or not value:
+            continue
+        if key in _SECRET_KEYS:
             scheme, _, secret = value.partition(" ")
-            value = f"{scheme} ***" if secret and name.lower() != "cookie" else "***"
-        kept[name] = value
+            value = f"{scheme} ***" if secret and key != "HTTP_COOKIE" else "***"
+        kept[_header_name(key)] = value
     return kept
+
+
+@lru_cache(maxsize=512)  # bounded: a client chooses its header names
+def _header_name(key: str) -> str:
+    """``HTTP_X_REQUEST_ID`` -> ``X-Request-Id``, as werkzeug's ``EnvironHeaders`` spells it."""
+    return key.removeprefix("HTTP_").replace("_", "-").title()
 
 
 def _body(request: Request) -> str:

@@ -128,13 +128,15 @@ def _token_problem(context: Any, token: Optional[str], now) -> tuple[Optional[st
 def _api(request: Request, context: Any, response: Response, body: Optional[bytes]) -> dict:
     token = _bearer(request)
     signature = context.get("signature")
-    if signature is None and "Signature" not in request.headers:
+    if signature is None and "HTTP_SIGNATURE" not in request.environ:
         signature = "missing"
+    funds_check = context.get("funds_check")  # the view's answer, as its body says it: not parsed back
     facts = {
         "access_hash": _fingerprint(token),
         "signature": signature,
         "body_hash": token_hash(body.decode("latin-1")) if body else None,
-        "result": _json(response).get("result") if response.status_code == 200 else None,
+        "result": None if response.status_code != 200
+        else funds_check["result"] if funds_check is not None else _json(response).get("result"),
     }
     if response.status_code == 401:
         facts["token_problem"], facts["refresh_usable"] = _token_problem(context, token, context.snapshot.now)

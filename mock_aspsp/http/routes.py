@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Optional
 
 from flask import g, request
@@ -44,6 +45,7 @@ TABLE: tuple[tuple[str, Route, Optional["re.Pattern[str]"]], ...] = (
 )
 
 
+@lru_cache(maxsize=1024)  # a few paths make most of the traffic; bounded, as a client chooses its paths
 def classify(path: str) -> Route:
     route, whole = next((route, whole) for prefix, route, whole in TABLE if path.startswith(prefix))  # "" fits all
     version = _api_version(path) if route.audience == API else None

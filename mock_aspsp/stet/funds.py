@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Optional
 
 from flask import Blueprint, Request, Response, g, request
@@ -106,13 +107,13 @@ def _iban(body: dict) -> str:
 def _report(request_text: str, result: bool, path: str) -> str:
     """The coverage report: the request exactly as sent (amounts as written, not re-encoded through
     binary floats), then ``result`` and ``_links`` in the standard library's layout."""
-    return (f'{{"request": {request_text}, "result": {"true" if result else "false"}, '
-            f'"_links": {json.dumps(_link(path))}}}')
+    return f'{{"request": {request_text}, "result": {"true" if result else "false"}, "_links": {_links(path)}}}'
 
 
-def _link(path: str) -> dict:
+@lru_cache(maxsize=64)  # the few funds-confirmations paths the routes take (a version and an alias each)
+def _links(path: str) -> str:
     """``_links.self`` as the portal's example shows it: the resource path, no leading slash."""
-    return {"self": {"href": path.lstrip("/")}}
+    return json.dumps({"self": {"href": path.lstrip("/")}})
 
 
 def _check_identity(request: Request, scenario: Scenario, store: Store, now: datetime, tpp):

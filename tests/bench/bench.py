@@ -431,18 +431,17 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=1_000_000, help="stored pairs for the latency row")
     parser.add_argument("--hostile-seconds", type=int, default=10,
                         help="how long each idle-connection row holds its 64 idle connections")
+    parser.add_argument("--only", choices=["throughput"],
+                        help="throughput: just the c=1, c=16, signed and CPU-per-call rows (a few minutes, for "
+                             "checking a change; the full run is the figure of record)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:  # state files, certificates: ~0.5 GB with 1M pairs
         return run(args, Path(folder))
 
 
-def run(args: argparse.Namespace, folder: Path) -> int:
-    starts: dict[str, list[float]] = {"base": [], "prod": []}
-    for _ in range(args.rounds):  # alternating, as the loads below
-        starts["base"].append(startup_seconds(lambda: start_baseline(args.workers)))
-        starts["prod"].append(startup_seconds(lambda: start_product(args.workers, folder)))
-    base_start, prod_start = median(starts["base"]), median(starts["prod"])
-
+def throughput_runs(args: argparse.Namespace, folder: Path) -> tuple[Server, Server, str, dict[str, list[Load]]]:
+    """The alternating c=1 / c=16 / signed / bare-Flask-on-granian rounds: (baseline, product, product's token,
+    runs); the baseline and the product are left running, for the rows that follow."""
     # All four stay up; an idle server costs nothing while another one is loaded.
     scenario, signed_headers = signing_scenario(folder)
     baseline, product = start_baseline(args.workers), start_product(args.workers, folder)
@@ -458,20 +457,17 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         runs["prod_c16"].append(wrk(product, token, 16, args.seconds))
         runs["signed_c16"].append(wrk(signing, signing_token, 16, args.seconds, signed_headers))
         runs["flask_granian_c16"].append(wrk(flask_granian, "none", 16, args.seconds))
-    base_pss, prod_pss = baseline.pss_mib(), product.pss_mib()
-    hostile = hostile_rows(baseline, product, token, args.hostile_seconds)
     for server in (flask_granian, signing):
         server.stop()
     errors = sum(load.errors for name, loads in runs.items() if name != "base_c1" for load in loads)
     if errors:
         print(f"WARNING: {errors} non-200 answers from the product", file=sys.stderr)
-    base_c1, prod_c1, base_c16, prod_c16, signed_c16, flask_granian_c16 = (median_load(runs[k]) for k in runs)
-    comparison = server_comparison(product, token, args)
-    baseline.stop()
-    product.stop()
-    redis_rows, redis_note = redis_store_rows(args.workers, args.seconds, folder, prod_c1, prod_c16)
+    return baseline, product, token, runs
 
-    rows = [
+
+def throughput_rows(runs: dict[str, list[Load]]) -> list[str]:
+    base_c1, prod_c1, base_c16, prod_c16, signed_c16, flask_granian_c16 = (median_load(runs[k]) for k in runs)
+    return [
         row("req/s, concurrency 1", prod_c1.rps, base_c1.rps, "", "target ≥ 1.0x",
             paired_ratio(runs["prod_c1"], runs["base_c1"])),
         row("req/s, concurrency 16", prod_c16.rps, base_c16.rps, "", "target ≥ 1.3x",
@@ -485,6 +481,42 @@ def run(args: argparse.Namespace, folder: Path) -> int:
             flask_granian_c16.cpu_ms_per_request, "ms", "target ≤ 2x"),
         row("req/s, c=16, bare Flask on granian (for scale)", flask_granian_c16.rps, base_c16.rps, "", "-",
             paired_ratio(runs["flask_granian_c16"], runs["base_c16"])),
+    ]
+
+
+def print_table(args: argparse.Namespace, rows: list[str]) -> None:
+    print(f"\nmock-aspsp benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{os.cpu_count()} cores, {args.workers} workers, wrk {args.seconds}s per run, "
+          f"median of {args.rounds} alternating rounds\n")
+    print("| measure | mock-aspsp | baseline | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def run(args: argparse.Namespace, folder: Path) -> int:
+    if args.only == "throughput":
+        baseline, product, _, runs = throughput_runs(args, folder)
+        baseline.stop()
+        product.stop()
+        print_table(args, throughput_rows(runs))
+        return 0
+    starts: dict[str, list[float]] = {"base": [], "prod": []}
+    for _ in range(args.rounds):  # alternating, as the loads below
+        starts["base"].append(startup_seconds(lambda: start_baseline(args.workers)))
+        starts["prod"].append(startup_seconds(lambda: start_product(args.workers, folder)))
+    base_start, prod_start = median(starts["base"]), median(starts["prod"])
+
+    baseline, product, token, runs = throughput_runs(args, folder)
+    base_pss, prod_pss = baseline.pss_mib(), product.pss_mib()
+    hostile = hostile_rows(baseline, product, token, args.hostile_seconds)
+    comparison = server_comparison(product, token, args)
+    baseline.stop()
+    product.stop()
+    redis_rows, redis_note = redis_store_rows(args.workers, args.seconds, folder, median_load(runs["prod_c1"]),
+                                              median_load(runs["prod_c16"]))
+
+    rows = [
+        *throughput_rows(runs),
         row("start-up to first 200", prod_start, base_start, "s", "target ≤ 2x"),
         row("PSS after load (master + workers)", prod_pss, base_pss, "MiB", "target ≤ 1.5x"),
         *hostile,
@@ -524,12 +556,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
     rows.append(row(f"p50 latency c=1, {args.tokens:,} stored pairs, one token", one_p50, empty_p50, "ms",
                     "target within 10 % (≤ 1.10x)"))
 
-    print(f"\nmock-aspsp benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{os.cpu_count()} cores, {args.workers} workers, wrk {args.seconds}s per run, "
-          f"median of {args.rounds} alternating rounds\n")
-    print("| measure | mock-aspsp | baseline | ratio | goal |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(args, rows)
     print(f"\nThe product under each server compared, same run (median of {comparison.rounds} alternating rounds; "
           "ratio: paired, to granian, which `mock-aspsp serve` runs)\n")
     print("| server | req/s c=1 | req/s c=16 | ratio c=16 | CPU ms/req c=16 | p99 c=16 | normal calls with 64 idle "
