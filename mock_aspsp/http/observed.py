@@ -148,8 +148,9 @@ def observe(request: Request, context: Any, response: Response) -> dict:
     route = context.route
     facts: dict[str, Any] = {"real": sandbox().clock.real().timestamp()}
     if route.endpoint == "authorize":
-        facts["kind"] = "authorize" if request.path == "/authorize" else "sca"
-        if request.path == "/authorize":
+        entry = not request.path.startswith("/sca/")  # /authorize or its portal path, not the journey's screens
+        facts["kind"] = "authorize" if entry else "sca"
+        if entry:
             facts.update(_authorize(request))
         callback = _callback(response)
         if callback:

@@ -108,6 +108,8 @@ class GoodTpp:
         return True
 
     # -- the integration ------------------------------------------------------------------------
+    authorize_path = "/authorize"  # or the portal's /stet/psd2/oauth/authorize
+
     def qwac(self) -> dict:
         return {HEADER: quote(certificates()[1].qwac.cert_pem.decode(), safe="")}
 
@@ -115,7 +117,7 @@ class GoodTpp:
         """One headless journey; False when the bank gave no usable code."""
         state, verifier = self.state(), secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        answer = _query(self.client.get("/authorize", query_string={
+        answer = _query(self.client.get(self.authorize_path, query_string={
             "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI, "scope": "cbpii",
             "state": state, "login_hint": "bruno", "code_challenge": challenge, "code_challenge_method": "S256"}))
         if "code" not in answer or (answer.get("state") != state and not self.redeems_on_wrong_state()):

@@ -167,6 +167,24 @@ def test_a_weak_or_reused_state_fails_only_that_check(client, clock):
     assert any("bits" in n for n in notes) and any("reused" in n for n in notes)
 
 
+class OnThePortalPath(GoodTpp):
+    authorize_path = "/stet/psd2/oauth/authorize"
+
+
+class WeakStateOnThePortalPath(WeakState):
+    authorize_path = "/stet/psd2/oauth/authorize"
+
+
+def test_journeys_started_on_the_portals_authorize_path_are_judged_alike(client, clock):
+    """/stet/psd2/oauth/authorize is /authorize under the portal's name: its state and redirect_uri count."""
+    assert OnThePortalPath(client, clock).link()
+    assert {k: v for k, v in statuses(client).items() if k in ("state-unpredictable", "redirect-uri-consistent")} \
+        == {"state-unpredictable": "passed", "redirect-uri-consistent": "passed"}
+    weak = WeakStateOnThePortalPath(client, clock)
+    assert weak.link() and weak.link()
+    assert "state-unpredictable" in failed(client)
+
+
 def test_unsigned_calls_fail_even_when_the_bank_answers(client, clock):
     assert Unsigned(client, clock).check_funds() is True  # lenient: answered
     assert failed(client) == {"signed-api-calls"}
