@@ -211,22 +211,16 @@ def version_lifecycles() -> dict:
     """Each served API version with its lifecycle (the scenario's ``settings.versions``) and its state now,
     on the mock clock."""
     now, settings = snapshot().now, snapshot().scenario.settings
+    return {"now": isoformat(now), "versions": [_version_view(v, settings.lifecycle(v.prefix), now) for v in VERSIONS]}
 
+
+def _version_view(version, lifecycle, now: datetime) -> dict:
     def day(value) -> Optional[str]:
         return value.isoformat() if value else None
 
-    return {"now": isoformat(now), "versions": [
-        {
-            "version": v.prefix,
-            "stet": v.stet,
-            "scope": v.scope,
-            "path": f"/stet/psd2/{v.prefix}",
-            "deprecated_on": day(settings.lifecycle(v.prefix).deprecated_on),
-            "decommissioned_on": day(settings.lifecycle(v.prefix).decommissioned_on),
-            "state": settings.lifecycle(v.prefix).state(now),
-        }
-        for v in VERSIONS
-    ]}
+    return {"version": version.prefix, "stet": version.stet, "scope": version.scope,
+            "path": f"/stet/psd2/{version.prefix}", "deprecated_on": day(lifecycle.deprecated_on),
+            "decommissioned_on": day(lifecycle.decommissioned_on), "state": lifecycle.state(now)}
 
 
 def rules_in_force() -> list[dict]:
