@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import secrets
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -334,7 +335,7 @@ def test_each_refused_change_says_why_and_leaves_the_registration_as_it_was(clie
 # -- a registered client is a TPP of every bank ----------------------------------------------------
 def authorize(client, client_id, redirect_uri=REDIRECT, host="localhost", login="bruno"):
     query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": "cbpii",
-             "state": "s-1", "login_hint": login}
+             "state": secrets.token_urlsafe(32), "login_hint": login}  # as a TPP ready to go live draws it
     return client.get("/stet/psd2/oauth/authorize", query_string=query, base_url=f"http://{host}")
 
 
