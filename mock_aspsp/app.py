@@ -9,8 +9,10 @@ import logging
 import re
 from typing import Optional
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
+from flask.ctx import RequestContext
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
 from .bank.clock import Clock
 from .bank.scenario import read_scenario
@@ -20,16 +22,28 @@ from .formats.validation import compiled
 from .http import injection, journal
 from .http.errors import ApiError, OAuthError, PageError, UnknownBank
 from .http.responses import api_error, by_audience, oauth_error, page_error, unknown_bank
-from .http.routes import current_route
+from .http.routes import classify, current_route
 from .http.web import MAX_BODY, sandbox
 from .sandbox import Sandbox
-from .stet.funds import REQUEST_DEFINITION
+from .stet.funds import REQUEST_DEFINITION, funds_confirmations
 from .stet.versions import DECOMMISSIONED, PREFIXES, VERSIONS, lifecycle_headers, removed_message
 from .store import open_store
 from .store.records import StoreUnavailable
 
 log = logging.getLogger("mock_aspsp")
 
+# Set in the environ of a request the route table dispatches (``_dispatch_funds_confirmations``).
+ROUTED_BY_TABLE = "mock_aspsp.route"
+
+
+class BankApp(Flask):
+    """Flask, except that a request the route table dispatches itself gets no URL adapter: werkzeug's
+    URL map is never consulted for it."""
+
+    def create_url_adapter(self, request: Optional[Request]) -> Optional[MapAdapter]:
+        if request is not None and ROUTED_BY_TABLE in request.environ:
+            return None
+        return super().create_url_adapter(request)
 
 
 def create_app(config: Config, clock: Clock = Clock()) -> Flask:
@@ -37,7 +51,7 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     URL and StoreUnavailable when the store (Redis) cannot be reached."""
     scenario, text = read_scenario(config.scenario)
     store = open_store(config.store, str(config.db), journal_limit=scenario.settings.journal_size)
-    app = Flask(__name__)
+    app = BankApp(__name__)
     app.config["MOCK_ASPSP"] = config
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # 413, in the audience's shape
@@ -68,8 +82,39 @@ def create_app(config: Config, clock: Clock = Clock()) -> Flask:
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.wsgi_app = _ascii_query_string(app.wsgi_app)
+    app.wsgi_app = _ascii_query_string(_dispatch_funds_confirmations(app, app.wsgi_app))
     return app
+
+
+def _dispatch_funds_confirmations(app: BankApp, wsgi_app):
+    """``POST .../funds-confirmations``, nearly all of a sandbox's traffic, dispatched by the route table.
+
+    Flask's own dispatch of a request (URL map look-up, session, hook and signal machinery) cost about
+    a quarter of a funds confirmation (BENCHMARKS.md). Here the request still runs in Flask's request
+    context, through the same steps as every other request: ``_begin``, the view, the app's error
+    handlers, ``_finish``. Any other method on these paths (405, OPTIONS) and any other path is Flask's."""
+    def app_with_dispatch(environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").endswith("/funds-confirmations"):
+            return wsgi_app(environ, start_response)
+        current = app.request_class(environ)
+        current.json_module = app.json
+        route = classify(current.path)
+        if route.endpoint != "funds-confirmations":
+            return wsgi_app(environ, start_response)
+        environ[ROUTED_BY_TABLE] = route
+        with RequestContext(app, environ, request=current):
+            g.route = route
+            try:
+                try:
+                    response = _begin() or funds_confirmations(current.path.rsplit("/", 2)[1])
+                except Exception as error:  # the app's error handlers answer, as in Flask's dispatch
+                    response = app.make_response(app.handle_user_exception(error))
+                response = _finish(response)
+            except Exception as error:  # a failure after the answer was decided: Flask's last resort
+                response = app.handle_exception(error)
+            return response(environ, start_response)
+
+    return app_with_dispatch
 
 
 def _ascii_query_string(wsgi_app):
