@@ -11,6 +11,7 @@ from typing import Optional
 
 from flask import Flask, Request, Response, g, request
 from flask.ctx import RequestContext
+from flask.sessions import NullSession
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
@@ -102,7 +103,7 @@ def _dispatch_funds_confirmations(app: BankApp, wsgi_app):
         if route.endpoint != "funds-confirmations":
             return wsgi_app(environ, start_response)
         environ[ROUTED_BY_TABLE] = route
-        with RequestContext(app, environ, request=current):
+        with RequestContext(app, environ, request=current, session=NullSession()):  # the API has no session
             g.route = route
             try:
                 try:

@@ -7,9 +7,11 @@ an offset kept in the store, which makes a time jump visible to every worker.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable
 
 _DURATION = re.compile(
@@ -58,7 +60,12 @@ def parse_instant(text: str) -> datetime:
 
 def isoformat(instant: datetime) -> str:
     """UTC, second precision, with a Z: the form STET's examples use."""
-    return instant.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return _utc_second(math.floor(instant.timestamp()))
+
+
+@lru_cache(maxsize=16)  # every journal entry and error names its second: a few distinct ones at a time
+def _utc_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def real_now() -> datetime:

@@ -169,9 +169,9 @@ def observe(request: Request, context: Any, response: Response) -> dict:
         facts["access_hash"] = context.get("revoked_access")
     else:
         return {}
-    retry_after = response.headers.get("Retry-After")
-    if retry_after and retry_after.isdigit():
-        facts["retry_after"] = int(retry_after)
+    retry_after = response.headers.getlist("Retry-After")  # ``get`` raises and catches a KeyError when absent
+    if retry_after and retry_after[0].isdigit():
+        facts["retry_after"] = int(retry_after[0])
     if context.get("conformance_module"):
         facts["module"] = context.conformance_module
     return facts
