@@ -585,7 +585,12 @@ def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     """(label for messages, PEM text) of an entry that is inline PEM or a file path; OSError if unreadable."""
     if "-----BEGIN" in entry:
         return "inline PEM", entry
-    path = Path(entry).expanduser()
+    if "\0" in entry:  # os.open would raise ValueError
+        raise OSError("a file path cannot hold a NUL character")
+    try:
+        path = Path(entry).expanduser()
+    except RuntimeError:  # ~name of no user on this machine
+        raise OSError(f"no home directory for {entry.split('/', 1)[0]}") from None
     path = path if path.is_absolute() else base / path
     try:
         return str(path), _read_certificate_file(path).decode("ascii")
