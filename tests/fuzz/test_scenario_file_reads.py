@@ -103,3 +103,9 @@ def test_a_path_no_file_can_have_is_a_problem_line(client, entry, reason):
     response = client.put("/__admin/scenario", data=with_ca(entry), content_type="application/yaml")
     assert response.status_code == 422, response.get_data(as_text=True)
 
+
+
+@pytest.mark.parametrize("entry", ["x" * 100_000, "missing/" + "x" * 5_000 + ".pem"])
+def test_a_huge_path_is_not_echoed_back(entry):
+    problems = [p for p in refused_at_once(with_ca(entry)) if "cannot read" in p]
+    assert len(problems) == 2 and all(len(p) < 500 for p in problems), [p[:300] for p in problems]
