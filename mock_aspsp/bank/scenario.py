@@ -317,6 +317,7 @@ def _line_of(node: Optional[yaml.Node], path: Iterable[Any]) -> Optional[int]:
 def _path_text(path: Iterable[Any]) -> str:
     text = ""
     for step in path:
+        step = step if isinstance(step, int) or len(str(step)) <= QUOTE_MAX else str(step)[:QUOTE_MAX] + "…"  # a key
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text
 
@@ -387,7 +388,7 @@ def _unknown_key_reason(key: str, schema: dict) -> str:
     known = list(schema.get("properties", {}))
     guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
     hint = f"did you mean {guess[0]!r}? " if guess else ""
-    return f"unknown key {key!r} ({hint}expected: {', '.join(known)})"
+    return f"unknown key {quoted(key)} ({hint}expected: {', '.join(known)})"
 
 
 def _entries(mapping: Any, key: str, kind: type = dict) -> list[tuple[int, Any]]:
