@@ -12,6 +12,7 @@ taking the request's data as a dict and answering a dict, or raising ``ApiError`
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
@@ -104,6 +105,10 @@ def _json_object() -> dict:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
+    try:  # a \ud800 escape is valid JSON but no text: stored, it would break every later read of it
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "the body holds a lone surrogate escape (such as \\ud800): its strings must be text") from None
     return body
 
 

@@ -34,3 +34,20 @@ def test_admin_revoke_with_a_criterion_that_is_not_a_string_is_a_400(client, bod
     response = client.post("/__admin/tokens/revoke", json=body)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["message"].endswith("must be a string")
+
+
+LONE_SURROGATE = '"\\ud800"'  # valid JSON text (an escape), but no UTF-8 string: SQLite and Redis cannot store it
+
+
+@pytest.mark.parametrize("path,method,body", [
+    ("/__admin/tokens/revoke", "POST", '{"psu": %s}'),
+    ("/__admin/tokens/revoke", "POST", '{"client_id": "x", "reason": %s}'),
+    ("/__admin/tpps/PSDFR-ACPR-12345", "PATCH", '{"denied": %s}'),
+    ("/__admin/rules", "POST", '{"name": "r", "match": {"tpp": %s}, "action": {"status": 503}}'),
+    ("/__admin/clock", "POST", '{%s: "PT1H"}'),
+])
+def test_a_string_that_is_not_text_is_a_400_and_nothing_is_stored(client, tpp, path, method, body):
+    response = client.open(path, method=method, data=body % LONE_SURROGATE, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "surrogate" in response.get_json()["message"]
+    assert tpp.start().status_code == 303  # a denial stored with it broke every /authorize of the TPP (500)
