@@ -349,6 +349,9 @@ def tpp_as_registered(client_id: str) -> dict:
     }
 
 
+DENIED_MAX = 200  # as a scenario's tpps[].denied (scenario.schema.json): sent back in every refusal of the TPP
+
+
 def patch_tpp(client_id: str, body: dict) -> dict:
     """The bank revokes a TPP's profile or denies it access (or lifts either) while the mock runs."""
     if snapshot().scenario.tpp(client_id) is None:
@@ -361,8 +364,10 @@ def patch_tpp(client_id: str, body: dict) -> dict:
     if "status" in body and body["status"] not in TPP_STATUSES:
         raise ApiError(400, f"status: must be one of {', '.join(TPP_STATUSES)}")
     denied = body.get("denied")
-    if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()):
-        raise ApiError(400, "denied: must be the reason the bank gives (a non-empty string), or null to lift it")
+    if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()
+                                                    or len(denied) > DENIED_MAX):
+        raise ApiError(400, f"denied: must be the reason the bank gives (a non-empty string of at most {DENIED_MAX} "
+                            "characters), or null to lift it")
     sandbox().store.patch_tpp(client_id, body)
     return tpp_as_registered(client_id)
 

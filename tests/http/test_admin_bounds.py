@@ -51,3 +51,13 @@ def test_a_string_that_is_not_text_is_a_400_and_nothing_is_stored(client, tpp, p
     assert response.status_code == 400, response.get_data(as_text=True)
     assert "surrogate" in response.get_json()["message"]
     assert tpp.start().status_code == 303  # a denial stored with it broke every /authorize of the TPP (500)
+
+
+def test_a_denial_reason_is_at_most_what_a_scenario_allows(client, tpp):
+    """The scenario's tpps[].denied has at most 200 characters; through the admin API a 200 000-character
+    one was stored and sent back in every refusal, a redirect's Location included."""
+    assert client.patch("/__admin/tpps/PSDFR-ACPR-12345", json={"denied": "d" * 201}).status_code == 400
+    assert "error=" not in tpp.start().headers["Location"]
+    assert client.patch("/__admin/tpps/PSDFR-ACPR-12345", json={"denied": "d" * 200}).status_code == 200
+    assert "d" * 200 in tpp.start().headers["Location"]
+
