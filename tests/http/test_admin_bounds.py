@@ -61,3 +61,8 @@ def test_a_denial_reason_is_at_most_what_a_scenario_allows(client, tpp):
     assert client.patch("/__admin/tpps/PSDFR-ACPR-12345", json={"denied": "d" * 200}).status_code == 200
     assert "d" * 200 in tpp.start().headers["Location"]
 
+
+
+def test_a_conformance_plan_for_a_huge_client_id_does_not_echo_it(client):
+    response = client.post("/__admin/conformance/plans", json={"client_id": "Q" * 100_000, "modules": []})
+    assert response.status_code == 422 and len(response.get_data()) < 2000, len(response.get_data())
