@@ -30,7 +30,7 @@ def plan_problems(body: dict, known: frozenset[str]) -> list[str]:
         problems.append(f"modules: a non-empty list of module ids, among {', '.join(MODULES)}")
         return problems
     for index, name in enumerate(modules):
-        if name not in MODULES:
+        if not isinstance(name, str) or name not in MODULES:  # a list or object is no name (nor hashable)
             problems.append(f"modules[{index}]: unknown module {str(name)[:60]!r}; known: {', '.join(MODULES)}")
         elif modules.index(name) != index:
             problems.append(f"modules[{index}]: {name} is already in the plan (each module runs once)")

@@ -66,3 +66,10 @@ def test_a_denial_reason_is_at_most_what_a_scenario_allows(client, tpp):
 def test_a_conformance_plan_for_a_huge_client_id_does_not_echo_it(client):
     response = client.post("/__admin/conformance/plans", json={"client_id": "Q" * 100_000, "modules": []})
     assert response.status_code == 422 and len(response.get_data()) < 2000, len(response.get_data())
+
+
+@pytest.mark.parametrize("module", [[], {}, None, 1.5])
+def test_a_conformance_module_that_is_not_a_name_is_a_422(client, module):
+    response = client.post("/__admin/conformance/plans", json={"client_id": "PSDFR-ACPR-12345", "modules": [module]})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert any(p.startswith("modules[0]: unknown module") for p in response.get_json()["problems"])
