@@ -30,9 +30,10 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json)
 
 
 def text(data: bytes) -> str:
-    """The JSON text of a body, decoded as ``json.loads`` decodes bytes (RFC 8259 §8.1: UTF-8, also
-    UTF-16/32 and a BOM, told by the first bytes); raises UnicodeDecodeError."""
-    return data.decode(json.detect_encoding(data), "surrogatepass")
+    """The JSON text of a body, its encoding told as ``json.loads`` tells it (RFC 8259 §8.1: UTF-8, also
+    UTF-16/32 and a BOM, by the first bytes); raises UnicodeDecodeError. Strictly decoded, unlike
+    ``json.loads``: the UTF-8 shape of a surrogate is not UTF-8, and read as text it could not be echoed."""
+    return data.decode(json.detect_encoding(data))
 
 
 def loads(data: Union[bytes, str]) -> Any:
