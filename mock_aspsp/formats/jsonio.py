@@ -36,6 +36,19 @@ def text(data: bytes) -> str:
     return data.decode(json.detect_encoding(data))
 
 
+def is_text(value: Any) -> bool:
+    """Whether every string of a read document is text: a ``\\ud800`` escape is valid JSON but a lone
+    surrogate, which no UTF-8 page, store or answer can hold (check it before keeping a value)."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+LONE_SURROGATE = "the body holds a lone surrogate escape (such as \\ud800): its strings must be text"
+
+
 def loads(data: Union[bytes, str]) -> Any:
     """Raises ValueError (UnicodeDecodeError included) or RecursionError for what is not JSON."""
     return _DECODER.decode(text(data) if isinstance(data, bytes) else data)

@@ -12,7 +12,6 @@ taking the request's data as a dict and answering a dict, or raising ``ApiError`
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from functools import partial
@@ -24,6 +23,7 @@ from ..bank.clock import format_duration, isoformat, parse_duration, parse_insta
 from ..bank.coverage import ACCOUNT_STATUSES
 from ..bank.faults import rule_problems
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
+from ..formats import jsonio
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..oauth.tokens import REVOKERS, withdraw
@@ -105,10 +105,8 @@ def _json_object() -> dict:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
-    try:  # a \ud800 escape is valid JSON but no text: stored, it would break every later read of it
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ApiError(400, "the body holds a lone surrogate escape (such as \\ud800): its strings must be text") from None
+    if not jsonio.is_text(body):  # stored, it would break every later read of it
+        raise ApiError(400, jsonio.LONE_SURROGATE)
     return body
 
 
