@@ -317,6 +317,7 @@ def _line_of(node: Optional[yaml.Node], path: Iterable[Any]) -> Optional[int]:
 def _path_text(path: Iterable[Any]) -> str:
     text = ""
     for step in path:
+        step = step if isinstance(step, int) or len(str(step)) <= QUOTE_MAX else str(step)[:QUOTE_MAX] + "…"  # a key
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text
 
@@ -387,7 +388,7 @@ def _unknown_key_reason(key: str, schema: dict) -> str:
     known = list(schema.get("properties", {}))
     guess = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
     hint = f"did you mean {guess[0]!r}? " if guess else ""
-    return f"unknown key {key!r} ({hint}expected: {', '.join(known)})"
+    return f"unknown key {quoted(key)} ({hint}expected: {', '.join(known)})"
 
 
 def _entries(mapping: Any, key: str, kind: type = dict) -> list[tuple[int, Any]]:
@@ -566,6 +567,12 @@ def _base_dir(source: str) -> Path:
 MAX_CERTIFICATE_FILE = 1024 * 1024  # a PEM bundle of a few hundred certificates; never a device's endless bytes
 
 
+def _shown(path: object) -> str:
+    """A certificate path as a problem names it, cut as ``quoted`` cuts a value: a scenario may hold a 15 MB one."""
+    text = str(path)
+    return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…"
+
+
 def _read_certificate_file(path: Path) -> bytes:
     """A regular file of at most MAX_CERTIFICATE_FILE bytes. Opened without blocking (a FIFO would wait for
     a writer forever), checked by its descriptor (what was opened is what is checked), read no further."""
@@ -573,11 +580,11 @@ def _read_certificate_file(path: Path) -> bytes:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise OSError(f"{path} is not a regular file")
+        raise OSError(f"{_shown(path)} is not a regular file")
     with os.fdopen(fd, "rb") as file:
         data = file.read(MAX_CERTIFICATE_FILE + 1)
     if info.st_size > MAX_CERTIFICATE_FILE or len(data) > MAX_CERTIFICATE_FILE:
-        raise OSError(f"{path} is larger than 1 MB")
+        raise OSError(f"{_shown(path)} is larger than 1 MB")
     return data
 
 
@@ -585,12 +592,17 @@ def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     """(label for messages, PEM text) of an entry that is inline PEM or a file path; OSError if unreadable."""
     if "-----BEGIN" in entry:
         return "inline PEM", entry
-    path = Path(entry).expanduser()
+    if "\0" in entry:  # os.open would raise ValueError
+        raise OSError("a file path cannot hold a NUL character")
+    try:
+        path = Path(entry).expanduser()
+    except RuntimeError:  # ~name of no user on this machine
+        raise OSError(f"no home directory for {_shown(entry.split('/', 1)[0])}") from None
     path = path if path.is_absolute() else base / path
     try:
-        return str(path), _read_certificate_file(path).decode("ascii")
+        return _shown(path), _read_certificate_file(path).decode("ascii")
     except UnicodeDecodeError:
-        raise OSError(f"{path} is not a PEM text file") from None
+        raise OSError(f"{_shown(path)} is not a PEM text file") from None
 
 
 def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certificates, list[Problem]]:
@@ -606,7 +618,7 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
             return _certificate_text(entry, base)
         except OSError as error:
             problem(path, f"cannot read the certificate file: {error.strerror or error}"
-                    + (f" ({error.filename})" if getattr(error, "filename", None) else ""))
+                    + (f" ({_shown(error.filename)})" if getattr(error, "filename", None) else ""))
             return None
 
     trusted: list = []

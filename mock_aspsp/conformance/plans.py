@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Optional
 
+from ..formats.quoting import quoted
 from ..store.interface import Store
 from .modules import MODULES
 from .traffic import NOT_RUN, Verdict, of_client, observed
@@ -24,12 +25,12 @@ def plan_problems(body: dict, known: frozenset[str]) -> list[str]:
     if not isinstance(client_id, str) or not client_id:
         problems.append("client_id: the TPP's client_id (a string) is required")
     elif client_id not in known:
-        problems.append(f"client_id: no TPP {client_id!r} in the scenario or registered")
+        problems.append(f"client_id: no TPP {quoted(client_id)} in the scenario or registered")
     if not isinstance(modules, list) or not modules:
         problems.append(f"modules: a non-empty list of module ids, among {', '.join(MODULES)}")
         return problems
     for index, name in enumerate(modules):
-        if name not in MODULES:
+        if not isinstance(name, str) or name not in MODULES:  # a list or object is no name (nor hashable)
             problems.append(f"modules[{index}]: unknown module {str(name)[:60]!r}; known: {', '.join(MODULES)}")
         elif modules.index(name) != index:
             problems.append(f"modules[{index}]: {name} is already in the plan (each module runs once)")

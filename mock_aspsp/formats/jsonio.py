@@ -30,9 +30,23 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json)
 
 
 def text(data: bytes) -> str:
-    """The JSON text of a body, decoded as ``json.loads`` decodes bytes (RFC 8259 §8.1: UTF-8, also
-    UTF-16/32 and a BOM, told by the first bytes); raises UnicodeDecodeError."""
-    return data.decode(json.detect_encoding(data), "surrogatepass")
+    """The JSON text of a body, its encoding told as ``json.loads`` tells it (RFC 8259 §8.1: UTF-8, also
+    UTF-16/32 and a BOM, by the first bytes); raises UnicodeDecodeError. Strictly decoded, unlike
+    ``json.loads``: the UTF-8 shape of a surrogate is not UTF-8, and read as text it could not be echoed."""
+    return data.decode(json.detect_encoding(data))
+
+
+def is_text(value: Any) -> bool:
+    """Whether every string of a read document is text: a ``\\ud800`` escape is valid JSON but a lone
+    surrogate, which no UTF-8 page, store or answer can hold (check it before keeping a value)."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+LONE_SURROGATE = "the body holds a lone surrogate escape (such as \\ud800): its strings must be text"
 
 
 def loads(data: Union[bytes, str]) -> Any:

@@ -23,6 +23,7 @@ from ..bank.clock import format_duration, isoformat, parse_duration, parse_insta
 from ..bank.coverage import ACCOUNT_STATUSES
 from ..bank.faults import rule_problems
 from ..bank.scenario import SCENARIO_SCHEMA, Scenario, ScenarioError
+from ..formats import jsonio
 from ..formats.quoting import quoted
 from ..formats.validation import field_path, schema_set
 from ..oauth.tokens import REVOKERS, withdraw
@@ -104,6 +105,8 @@ def _json_object() -> dict:
         body = None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
+    if not jsonio.is_text(body):  # stored, it would break every later read of it
+        raise ApiError(400, jsonio.LONE_SURROGATE)
     return body
 
 
@@ -344,6 +347,9 @@ def tpp_as_registered(client_id: str) -> dict:
     }
 
 
+DENIED_MAX = 200  # as a scenario's tpps[].denied (scenario.schema.json): sent back in every refusal of the TPP
+
+
 def patch_tpp(client_id: str, body: dict) -> dict:
     """The bank revokes a TPP's profile or denies it access (or lifts either) while the mock runs."""
     if snapshot().scenario.tpp(client_id) is None:
@@ -356,8 +362,10 @@ def patch_tpp(client_id: str, body: dict) -> dict:
     if "status" in body and body["status"] not in TPP_STATUSES:
         raise ApiError(400, f"status: must be one of {', '.join(TPP_STATUSES)}")
     denied = body.get("denied")
-    if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()):
-        raise ApiError(400, "denied: must be the reason the bank gives (a non-empty string), or null to lift it")
+    if "denied" in body and denied is not None and (not isinstance(denied, str) or not denied.strip()
+                                                    or len(denied) > DENIED_MAX):
+        raise ApiError(400, f"denied: must be the reason the bank gives (a non-empty string of at most {DENIED_MAX} "
+                            "characters), or null to lift it")
     sandbox().store.patch_tpp(client_id, body)
     return tpp_as_registered(client_id)
 

@@ -61,6 +61,8 @@ def _body(current: Request) -> dict:
         body = jsonio.loads(jsonio.text(request_body(current)) or "null")
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "body: not valid JSON") from None
+    if not jsonio.is_text(body):  # a client_name no bank page could show
+        raise ApiError(400, jsonio.LONE_SURROGATE)
     schemas = schema_set(SCHEMA_FILE)
     known = schemas.document["$defs"][REQUEST_DEFINITION]["properties"]
     unknown = sorted(set(body) - set(known)) if isinstance(body, dict) else []

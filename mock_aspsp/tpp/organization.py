@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..formats.quoting import quoted
+
 #: Countries whose NCAs issue PSD2 authorisations: the EU 27 (ISO 3166 codes,
 #: so Greece is GR, not EL), the other EEA states, and GB (UK certificates
 #: issued before and after Brexit keep the same scheme).
@@ -77,34 +79,34 @@ def parse_organization_identifier(text: object) -> OrganizationIdentifier:
         )
     if not text.startswith("PSD"):
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r} must start with 'PSD' (format PSDXX-AUTHORITY-PSPID, e.g. {_EXAMPLE})"
+            f"organization identifier {quoted(text)} must start with 'PSD' (format PSDXX-AUTHORITY-PSPID, e.g. {_EXAMPLE})"
         )
     country, sep, rest = text[3:].partition("-")
     if not sep:
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r} must have the form PSDXX-AUTHORITY-PSPID (e.g. {_EXAMPLE})"
+            f"organization identifier {quoted(text)} must have the form PSDXX-AUTHORITY-PSPID (e.g. {_EXAMPLE})"
         )
     if len(country) != 2 or not country.isascii() or not country.isupper() or not country.isalpha():
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r}: country {country!r} after 'PSD' must be two capital letters (ISO 3166)"
+            f"organization identifier {quoted(text)}: country {quoted(country)} after 'PSD' must be two capital letters (ISO 3166)"
         )
     if country not in PSD2_COUNTRIES:
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r}: country {country!r} is not an EEA state or GB"
+            f"organization identifier {quoted(text)}: country {quoted(country)} is not an EEA state or GB"
         )
     authority, sep, psp_id = rest.partition("-")
     if not sep:
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r}: missing '-' between the authority and the PSP id (e.g. {_EXAMPLE})"
+            f"organization identifier {quoted(text)}: missing '-' between the authority and the PSP id (e.g. {_EXAMPLE})"
         )
     if not _AUTHORITY.fullmatch(authority):
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r}: authority {authority!r} must be 2 to 8 capital letters A-Z"
+            f"organization identifier {quoted(text)}: authority {quoted(authority)} must be 2 to 8 capital letters A-Z"
         )
     if not psp_id:
         raise InvalidOrganizationIdentifier(
-            f"organization identifier {text!r}: the PSP id after the authority is empty"
+            f"organization identifier {quoted(text)}: the PSP id after the authority is empty"
         )
     if not psp_id.isprintable():
-        raise InvalidOrganizationIdentifier(f"organization identifier {text!r}: the PSP id contains control characters")
+        raise InvalidOrganizationIdentifier(f"organization identifier {quoted(text)}: the PSP id contains control characters")
     return OrganizationIdentifier(country=country, authority=authority, psp_id=psp_id, text=text)

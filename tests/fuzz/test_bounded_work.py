@@ -144,6 +144,19 @@ def test_problems_quote_at_most_about_200_characters_of_a_value():
     assert all(len(str(p)) < 400 for p in refused.value.problems), [len(str(p)) for p in refused.value.problems]
 
 
+def test_a_huge_unknown_key_or_client_id_is_not_echoed_back():
+    """An unknown key is named in the problem's path and its reason; a client_id in the identifier's."""
+    document = yaml.safe_load(default_scenario().read_text(encoding="utf-8"))
+    document["psus"][0]["k" * 100_000] = 1
+    document["tpps"][0]["client_id"] = "PSDFR-" + "A" * 100_000
+    with pytest.raises(ScenarioError) as refused:
+        parse_scenario(yaml.safe_dump(document, width=10 ** 9), "long.yaml")
+    problems = [str(p) for p in refused.value.problems]
+    assert any("unknown key" in p for p in problems) and any("organization identifier" in p for p in problems), \
+        [p[:200] for p in problems]
+    assert all(len(p) < 1000 for p in problems), [len(p) for p in problems]
+
+
 @pytest.mark.parametrize("query", [
     {"client_id": "A" * 100_000},
     {"client_id": CLIENT_ID, "redirect_uri": "https://x.example/" + "h" * 100_000},

@@ -463,3 +463,19 @@ def test_unknown_api_paths_get_error_models(client):
     for raw_path in ("/\xff", "/stet/psd2/\xff\xfe/funds-confirmations", "/__admin/tpps/\xff"):
         response = client.get("/", environ_overrides={"PATH_INFO": raw_path})
         check(response, raw_path)
+
+
+SURROGATE_BYTES = "\udc80".encode("utf-8", "surrogatepass")  # ED B2 80: the UTF-8 shape of a surrogate, not UTF-8
+
+
+@pytest.mark.parametrize("version", ["v1.4.2", "v1.6.2"])
+def test_a_body_with_a_surrogate_encoded_as_utf8_is_not_json(client, tpp, version):
+    """RFC 8259 §8.1 asks for UTF-8, which has no surrogates; read as if it did, the echo of the request
+    could not be written back (500)."""
+    access = headless_tokens(tpp, "bruno")["access_token"]
+    text = json.dumps(portal_body("1", BRUNO_IBAN, payee="A_B")).encode().replace(b"_", SURROGATE_BYTES)
+    response = client.post(f"/stet/psd2/{version}/funds-confirmations", data=text, content_type="application/json",
+                           headers={"Authorization": f"Bearer {access}", "X-Request-ID": "r-1"})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "not valid JSON" in response.get_json()["message"]
+    assert client.get("/__admin/requests").status_code == 200

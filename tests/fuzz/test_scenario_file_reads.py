@@ -90,3 +90,22 @@ def test_over_http_the_swap_is_a_422_at_once(client):
     assert response.status_code == 422, response.get_data(as_text=True)
     assert any("not a regular file" in p for p in response.get_json()["problems"])
     assert client.get("/__admin/health").status_code == 200
+
+
+@pytest.mark.parametrize("entry,reason", [
+    ("ca\x00.pem", "NUL"),                          # os.open refuses it with a ValueError, not an OSError
+    ("~no-such-user-here/ca.pem", "no-such-user-here"),  # expanduser has no home to give: a RuntimeError
+])
+def test_a_path_no_file_can_have_is_a_problem_line(client, entry, reason):
+    problems = refused_at_once(with_ca(entry))
+    assert len([p for p in problems if "cannot read the certificate file" in p]) == 2, problems
+    assert all(reason in p for p in problems if "cannot read" in p), problems
+    response = client.put("/__admin/scenario", data=with_ca(entry), content_type="application/yaml")
+    assert response.status_code == 422, response.get_data(as_text=True)
+
+
+
+@pytest.mark.parametrize("entry", ["x" * 100_000, "missing/" + "x" * 5_000 + ".pem"])
+def test_a_huge_path_is_not_echoed_back(entry):
+    problems = [p for p in refused_at_once(with_ca(entry)) if "cannot read" in p]
+    assert len(problems) == 2 and all(len(p) < 500 for p in problems), [p[:300] for p in problems]

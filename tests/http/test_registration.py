@@ -220,6 +220,9 @@ REFUSALS = {
     "x5c in PEM": (lambda client: register(client, registration_body(jwks={"keys": [
         {"kty": "RSA", "x5c": [certs().qsealc.cert_pem.decode()]}]})), 400, "not base64"),
     "not JSON": (raw_post(b'{"redirect_uris": ['), 400, "not valid JSON"),
+    # A \udc00 escape is valid JSON but no text: stored as the name, it made the bank's pages for the TPP a 500.
+    "a lone surrogate in the name": (raw_post(json.dumps(registration_body(client_name="Carte \udc00")).encode()),
+                                     400, "lone surrogate"),
     "not application/json": (raw_post(json.dumps(registration_body()).encode(), "text/plain"), 415, "Content-Type"),
     "no registration token": (lambda client: call(client, "POST", REGISTER, registration_body(), token="nope"), 401,
                               "not a registration token"),

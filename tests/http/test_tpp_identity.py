@@ -388,6 +388,20 @@ def test_signed_created_or_expires_beyond_the_skew_is_refused(client, access, of
     assert "mock time" in response.get_json()["message"]
 
 
+@pytest.mark.parametrize("created,expires,message", [
+    (10 ** 20, 10 ** 20, "signature created in the future"),   # beyond the platform's time_t
+    (253402300800, 253402300800, "signature created in the future"),  # year 10000
+    (0, 10 ** 12, None),  # created long ago (allowed), expires in the year 33658
+])
+def test_signed_instants_beyond_any_calendar_are_a_401_not_a_500(client, access, created, expires, message):
+    """Any digits pass as a Unix time: those no date can hold are compared, never turned into dates."""
+    response = confirm(client, signed_headers(access, signed=WITH_TIMES, created=created, expires=expires))
+    if message is None:
+        assert_funds_answer(response)
+    else:
+        assert_error_model(response, 401, names=message)
+
+
 def test_signed_instants_follow_the_mock_clock(client, access, advance):
     """Moved 50 minutes on, the bank's clock (mock time) is what a signed instant is compared with."""
     now = int(START.timestamp())
@@ -404,6 +418,8 @@ def test_signed_instants_follow_the_mock_clock(client, access, advance):
     ("Thu, 15 Jan 2026 10:05:01 GMT", 401, "signed Date"),
     ("Thu, 15 Jan 2026 09:00:00 GMT", 401, "signed Date"),
     ("yesterday", 401, "signed Date"),
+    ("Fri, 31 Dec 9999 23:59:59 -2359", 401, "signed Date"),  # after the last instant a date can hold in UTC
+    ("Mon, 01 Jan 0001 00:00:00 +2359", 401, "signed Date"),  # before the first one
 ])
 def test_a_signed_date_is_checked_against_the_mock_clock(client, access, date, status, message):
     headers = signed_headers(access, extra={"Date": date})
