@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterable, Optional
 import yaml
 
 from ..conformance.modules import MODULES
-from ..formats.quoting import QUOTE_MAX, quoted
+from ..formats.quoting import QUOTE_MAX, cut, quoted
 from ..formats.validation import schema_set
 from ..stet.versions import NO_LIFECYCLE, Lifecycle
 from ..tpp.certificates import CertificateRejected, TppCertificate, load_ca_bundle, load_certificate, normalize_fingerprint
@@ -317,7 +317,7 @@ def _line_of(node: Optional[yaml.Node], path: Iterable[Any]) -> Optional[int]:
 def _path_text(path: Iterable[Any]) -> str:
     text = ""
     for step in path:
-        step = step if isinstance(step, int) or len(str(step)) <= QUOTE_MAX else str(step)[:QUOTE_MAX] + "…"  # a key
+        step = step if isinstance(step, int) else cut(str(step))  # a key: a scenario may hold a 15 MB one
         text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
     return text
 
@@ -567,12 +567,6 @@ def _base_dir(source: str) -> Path:
 MAX_CERTIFICATE_FILE = 1024 * 1024  # a PEM bundle of a few hundred certificates; never a device's endless bytes
 
 
-def _shown(path: object) -> str:
-    """A certificate path as a problem names it, cut as ``quoted`` cuts a value: a scenario may hold a 15 MB one."""
-    text = str(path)
-    return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "…"
-
-
 def _read_certificate_file(path: Path) -> bytes:
     """A regular file of at most MAX_CERTIFICATE_FILE bytes. Opened without blocking (a FIFO would wait for
     a writer forever), checked by its descriptor (what was opened is what is checked), read no further."""
@@ -580,11 +574,11 @@ def _read_certificate_file(path: Path) -> bytes:
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        raise OSError(f"{_shown(path)} is not a regular file")
+        raise OSError(f"{cut(str(path))} is not a regular file")
     with os.fdopen(fd, "rb") as file:
         data = file.read(MAX_CERTIFICATE_FILE + 1)
     if info.st_size > MAX_CERTIFICATE_FILE or len(data) > MAX_CERTIFICATE_FILE:
-        raise OSError(f"{_shown(path)} is larger than 1 MB")
+        raise OSError(f"{cut(str(path))} is larger than 1 MB")
     return data
 
 
@@ -597,12 +591,12 @@ def _certificate_text(entry: str, base: Path) -> tuple[str, str]:
     try:
         path = Path(entry).expanduser()
     except RuntimeError:  # ~name of no user on this machine
-        raise OSError(f"no home directory for {_shown(entry.split('/', 1)[0])}") from None
+        raise OSError(f"no home directory for {cut(entry.split('/', 1)[0])}") from None
     path = path if path.is_absolute() else base / path
     try:
-        return _shown(path), _read_certificate_file(path).decode("ascii")
+        return cut(str(path)), _read_certificate_file(path).decode("ascii")
     except UnicodeDecodeError:
-        raise OSError(f"{_shown(path)} is not a PEM text file") from None
+        raise OSError(f"{cut(str(path))} is not a PEM text file") from None
 
 
 def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certificates, list[Problem]]:
@@ -618,7 +612,7 @@ def _load_certificates(doc: dict, source: str, node: yaml.Node) -> tuple[_Certif
             return _certificate_text(entry, base)
         except OSError as error:
             problem(path, f"cannot read the certificate file: {error.strerror or error}"
-                    + (f" ({_shown(error.filename)})" if getattr(error, "filename", None) else ""))
+                    + (f" ({cut(str(error.filename))})" if getattr(error, "filename", None) else ""))
             return None
 
     trusted: list = []
