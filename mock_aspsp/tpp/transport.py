@@ -17,6 +17,7 @@ Two sources, in this order:
 from __future__ import annotations
 
 import ssl
+from functools import lru_cache
 from typing import Optional
 from urllib.parse import quote, urlsplit
 
@@ -57,4 +58,9 @@ def request_target(request: Request) -> str:
             return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return raw
     query = request.query_string.decode("latin-1")
-    return quote(request.path) + (f"?{query}" if query else "")
+    return _quoted_path(request.path) + (f"?{query}" if query else "")
+
+
+@lru_cache(maxsize=256)  # the API's few paths, asked on every call; bounded, as a client chooses its paths
+def _quoted_path(path: str) -> str:
+    return quote(path)

@@ -447,9 +447,11 @@ def throughput_runs(args: argparse.Namespace, folder: Path) -> tuple[Server, Ser
     baseline, product = start_baseline(args.workers), start_product(args.workers, folder)
     flask_granian = start_baseline_granian(args.workers)
     signing = start_product(args.workers, folder, scenario=scenario)
-    token, signing_token = access_token(product.url), access_token(signing.url)
+    # ``serve --threads 1``: sequential calls always meet the same, warm thread (README, "What the server tolerates").
+    one_thread = start_product(args.workers, folder, args=["--threads", "1"])
+    token, signing_token, one_thread_token = (access_token(s.url) for s in (product, signing, one_thread))
     runs: dict[str, list[Load]] = {"base_c1": [], "prod_c1": [], "base_c16": [], "prod_c16": [], "signed_c16": [],
-                                   "flask_granian_c16": []}
+                                   "flask_granian_c16": [], "one_thread_c1": []}
     for _ in range(args.rounds):
         runs["base_c1"].append(wrk(baseline, "none", 1, args.seconds))
         runs["prod_c1"].append(wrk(product, token, 1, args.seconds))
@@ -457,7 +459,8 @@ def throughput_runs(args: argparse.Namespace, folder: Path) -> tuple[Server, Ser
         runs["prod_c16"].append(wrk(product, token, 16, args.seconds))
         runs["signed_c16"].append(wrk(signing, signing_token, 16, args.seconds, signed_headers))
         runs["flask_granian_c16"].append(wrk(flask_granian, "none", 16, args.seconds))
-    for server in (flask_granian, signing):
+        runs["one_thread_c1"].append(wrk(one_thread, one_thread_token, 1, args.seconds))
+    for server in (flask_granian, signing, one_thread):
         server.stop()
     errors = sum(load.errors for name, loads in runs.items() if name != "base_c1" for load in loads)
     if errors:
@@ -466,7 +469,8 @@ def throughput_runs(args: argparse.Namespace, folder: Path) -> tuple[Server, Ser
 
 
 def throughput_rows(runs: dict[str, list[Load]]) -> list[str]:
-    base_c1, prod_c1, base_c16, prod_c16, signed_c16, flask_granian_c16 = (median_load(runs[k]) for k in runs)
+    base_c1, prod_c1, base_c16, prod_c16, signed_c16, flask_granian_c16, one_thread_c1 = (
+        median_load(runs[k]) for k in runs)
     return [
         row("req/s, concurrency 1", prod_c1.rps, base_c1.rps, "", "target ≥ 1.0x",
             paired_ratio(runs["prod_c1"], runs["base_c1"])),
@@ -481,6 +485,8 @@ def throughput_rows(runs: dict[str, list[Load]]) -> list[str]:
             flask_granian_c16.cpu_ms_per_request, "ms", "target ≤ 2x"),
         row("req/s, c=16, bare Flask on granian (for scale)", flask_granian_c16.rps, base_c16.rps, "", "-",
             paired_ratio(runs["flask_granian_c16"], runs["base_c16"])),
+        row("req/s, concurrency 1, serve --threads 1", one_thread_c1.rps, base_c1.rps, "", "-",
+            paired_ratio(runs["one_thread_c1"], runs["base_c1"])),
     ]
 
 

@@ -26,6 +26,7 @@ ROWS = [
     "PSS after load (master + workers)",
     "server CPU per request, c=16, against bare Flask on granian",
     "req/s, c=16, bare Flask on granian (for scale)",
+    "req/s, concurrency 1, serve --threads 1",
     "start-up, 10k PSUs / 20k accounts",
     "p50 latency c=1, 1,000 stored pairs, a different one on every call",
     "p50 latency c=1, 1,000 stored pairs, one token",
