@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                             f"in its TLS handshake (env MOCK_ASPSP_CLIENT_TIMEOUT; default {Limits.client_timeout:g})")
     serve.add_argument("--threads", type=int, metavar="N", default=env.threads,
                        help="requests one worker runs at once; a request whose body trickles in holds one until "
-                            f"it is complete (env MOCK_ASPSP_THREADS; default {Limits.threads})")
+                            "it is complete; 1 answers one client's calls in sequence faster, where every client is "
+                            f"trusted (env MOCK_ASPSP_THREADS; default {Limits.threads})")
     serve.add_argument("--db", help="SQLite state file shared by the workers (env MOCK_ASPSP_DB; "
                                     "default: a fresh temporary file, so every start is clean)")
     serve.add_argument("--store", metavar="URL",
