@@ -46,7 +46,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -346,17 +345,14 @@ class RedisStore:
         """Add ``delta`` to the offset atomically (WATCH/MULTI: a concurrent move makes this one retry);
         ``check`` may refuse the result by raising, and then nothing changes."""
         key = self._key("meta")
-        with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    offset = check(timedelta(seconds=float(pipe.hget(key, "clock_offset") or 0)) + delta)
-                    pipe.multi()
-                    pipe.hset(key, "clock_offset", repr(offset.total_seconds()))
-                    pipe.execute()
-                    return offset
-                except WatchError:
-                    continue
+
+        def move(pipe) -> timedelta:
+            offset = check(timedelta(seconds=float(pipe.hget(key, "clock_offset") or 0)) + delta)
+            pipe.multi()
+            pipe.hset(key, "clock_offset", repr(offset.total_seconds()))
+            return offset
+
+        return self.client.transaction(move, key, value_from_callable=True)
 
     @_available
     def put_scenario(self, source: str, text: str) -> int:
@@ -547,19 +543,15 @@ class RedisStore:
         """Count one password or one-time code attempt of a login, before it is checked (``count_attempt``):
         an optimistic transaction, so parallel attempts on any replica are each counted once."""
         key = self._psu(bank, login)
-        with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    found, write = count_attempt(self._psu_row(*pipe.hmget(key, "failures", "until")), now,
-                                                 attempts, duration)
-                    pipe.multi()
-                    if write:
-                        self._write_psu(pipe, key, *write)
-                    pipe.execute()
-                    return found
-                except WatchError:
-                    continue
+
+        def count(pipe) -> PsuAttempt:
+            found, write = count_attempt(self._psu_row(*pipe.hmget(key, "failures", "until")), now, attempts, duration)
+            pipe.multi()
+            if write:
+                self._write_psu(pipe, key, *write)
+            return found
+
+        return self.client.transaction(count, key, value_from_callable=True)
 
     @_available
     def psu_attempt_passed(self, bank: str, login: str) -> None:
@@ -722,19 +714,15 @@ class RedisStore:
         decide, write in MULTI; if another call (on any replica) counted meanwhile, start again.
         """
         key = self._s("rule_counters")
-        with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    pipe.watch(key)
-                    matched, fired = _counts(pipe.hget(key, name))
-                    matched += 1
-                    fire = bool(decide(matched, fired))
-                    pipe.multi()
-                    pipe.hset(key, name, f"{matched} {fired + fire}")
-                    pipe.execute()
-                    return fire
-                except WatchError:
-                    continue
+
+        def count(pipe) -> bool:
+            matched, fired = _counts(pipe.hget(key, name))
+            fire = bool(decide(matched + 1, fired))
+            pipe.multi()
+            pipe.hset(key, name, f"{matched + 1} {fired + fire}")
+            return fire
+
+        return self.client.transaction(count, key, value_from_callable=True)
 
 
 def _counts(value: Optional[str]) -> tuple[int, int]:
