@@ -5,9 +5,10 @@ The request journal is kept beside the state, in the folder ``<db>.journal``
 the state file would make every other worker drop its page cache and the
 look-ups cached below. Those look-ups (shared settings, the pair behind an
 access token, runtime account and TPP changes, revoked certificates) are
-answered from a per-connection cache, valid while ``PRAGMA data_version``
-says no other connection changed the file; ``sync_state`` checks it, once per
-request, and this connection's own writes clear the cache.
+answered from a per-connection cache, valid while the shared change counter
+(``generation``, ``<db>.generation``, advanced after every commit) has not moved;
+``sync_state`` checks it, once per request, and this connection's own writes
+clear the cache.
 
 An access token a refresh replaced is a row of ``replaced_access_tokens``
 naming its pair and when (``records``: every dead token keeps why it died).
@@ -26,6 +27,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional
 
+from .generation import Generation
 from .journal_files import JournalFiles
 from .records import (GRANT_COLUMNS, GRANT_TIMES, REPLACED_BY_CONSENT, REVOKED_CODE_REPLAYED, CodeRecord, Grant,
                       PsuAttempt, PsuSession, ReplacedAccessToken, StoreUnavailable, SyncState, count_attempt, instant,
@@ -66,6 +68,7 @@ CREATE TABLE IF NOT EXISTS registration_tokens (
 CREATE TABLE IF NOT EXISTS psu_sessions (cookie_hash TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 JOURNAL_SUFFIX = ".journal"
+GENERATION_SUFFIX = ".generation"
 VIEW_LIMIT = 10_000  # cached look-ups per connection before the cache starts over (a bound on memory)
 
 # Tables emptied by a reset (and the journal, in its own folder); ``meta`` keeps the current scenario.
@@ -107,7 +110,8 @@ class SqliteStore:
         self._local = threading.local()
         try:
             self._db().executescript(SCHEMA)  # executescript manages its own transaction
-        except sqlite3.OperationalError as error:  # no room, or a file that cannot be written
+            self._generation = Generation(path + GENERATION_SUFFIX)
+        except (sqlite3.OperationalError, OSError) as error:  # no room, or a file that cannot be written
             raise StoreUnavailable(f"state file {path}: {error}") from error
         self._journal = JournalFiles(path + JOURNAL_SUFFIX)
 
@@ -122,7 +126,7 @@ class SqliteStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=10000")
             local.db, local.pid = db, os.getpid()
-            local.data_version, local.view = None, {}
+            local.generation, local.view = None, {}
         return local.db
 
     class _Tx:
@@ -130,8 +134,8 @@ class SqliteStore:
         or stays locked) become StoreUnavailable, the documented 503, and leave no transaction open, so
         the next request works as soon as there is room again."""
 
-        def __init__(self, db: sqlite3.Connection, local: threading.local):
-            self.db, self.local = db, local
+        def __init__(self, db: sqlite3.Connection, local: threading.local, generation: Generation):
+            self.db, self.local, self.generation = db, local, generation
 
         def __enter__(self) -> sqlite3.Connection:
             try:
@@ -144,6 +148,7 @@ class SqliteStore:
             try:
                 if exc_type is None:
                     self.db.execute("COMMIT")
+                    self.generation.advance()  # every other connection's cached look-ups are out of date
                     return
                 self.db.execute("ROLLBACK")
             except sqlite3.OperationalError as error:
@@ -151,13 +156,13 @@ class SqliteStore:
                     self.db.execute("ROLLBACK")
                 raise StoreUnavailable(f"state file: {error}") from error
             finally:
-                self.local.view = {}  # this connection's own writes leave data_version as it was
+                self.local.view = {}  # including this connection's own
             if isinstance(exc, sqlite3.OperationalError):
                 raise StoreUnavailable(f"state file: {exc}") from exc
 
     def _tx(self) -> "SqliteStore._Tx":
         try:
-            return self._Tx(self._db(), self._local)
+            return self._Tx(self._db(), self._local, self._generation)
         except sqlite3.Error as error:
             raise StoreUnavailable(str(error)) from error
 
@@ -184,10 +189,11 @@ class SqliteStore:
     # -- shared settings ------------------------------------------------
     def sync_state(self) -> SyncState:
         """Read first on every request; also where the cached look-ups catch up with other connections."""
-        db, local = self._db(), self._local
-        version = db.execute("PRAGMA data_version").fetchone()[0]
-        if version != local.data_version:
-            local.data_version, local.view = version, {}
+        self._db()
+        local = self._local
+        version = self._generation.value()  # no SQLite call: see ``generation``
+        if version != local.generation:
+            local.generation, local.view = version, {}
         return self._cached(("sync",), self._read_sync_state)
 
     def _read_sync_state(self) -> SyncState:

@@ -250,12 +250,14 @@ def test_the_sqlite_journal_lives_beside_the_state(tmp_path):
     store = SqliteStore(str(tmp_path / "state.sqlite3"))
     store.sync_state()
     version = store._db().execute("PRAGMA data_version").fetchone()[0]
+    generation = store._generation.value()
     store.record({"path": "/token"})
     assert (tmp_path / "state.sqlite3.journal").is_dir() and store.journal() == [{"path": "/token"}]
     assert SqliteStore(str(tmp_path / "state.sqlite3")).journal() == [{"path": "/token"}]
     other = SqliteStore(str(tmp_path / "state.sqlite3"))
     other.record({"path": "/revoke"})
     assert store._db().execute("PRAGMA data_version").fetchone()[0] == version
+    assert store._generation.value() == generation
     store.reset()
     assert other.journal() == []
 
