@@ -33,20 +33,29 @@ SECRET_FIELDS = ("password", "otp", "refresh_token", "code_verifier", "client_se
 def _headers(request: Request) -> dict:
     """What the TPP sent, without its secrets: a bearer token or a cookie is shown as ``Bearer ***``.
 
-    Read from the WSGI environ as werkzeug's header map lists it (same names, same order), each name's
-    spelling worked out once (``_header_name``), not on every request."""
+    Read from the WSGI environ as werkzeug's header map lists it (same names, same order). Which of
+    an environ's keys are headers is worked out once per set of keys (``_header_keys``): a client
+    sends the same headers on every call, and the environ also holds the server's own variables
+    (granian starts it from the process environment)."""
+    environ = request.environ
     kept = {}
-    for key, value in request.environ.items():
-        if key.startswith("HTTP_"):
-            if key in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
-                continue
-        elif key not in _FRAMING_KEYS or not value:
-            continue
+    for key, name in _header_keys(tuple(environ)):
+        value = environ[key]
         if key in _SECRET_KEYS:
             scheme, _, secret = value.partition(" ")
             value = f"{scheme} ***" if secret and key != "HTTP_COOKIE" else "***"
-        kept[_header_name(key)] = value
+        if value or key not in _FRAMING_KEYS:
+            kept[name] = value
     return kept
+
+
+# Bounded: a client chooses its header names, so at most this many request heads' names are kept.
+@lru_cache(maxsize=16)
+def _header_keys(keys: tuple) -> tuple:
+    """(environ key, header name) of each header among an environ's ``keys``, in their order."""
+    return tuple((key, _header_name(key)) for key in keys
+                 if (key.startswith("HTTP_") and key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"))
+                 or key in _FRAMING_KEYS)
 
 
 @lru_cache(maxsize=512)  # bounded: a client chooses its header names
