@@ -28,6 +28,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Optional
 
 from .bank.clock import Clock
 from .bank.faults import FaultRule, runtime_rules
@@ -49,6 +50,7 @@ class Snapshot:
     scenario: Scenario
     rules: tuple[FaultRule, ...]  # the scenario's fault rules, then those added at run time
     conformance_plans: bool = False  # any TPP's conformance plan stored (``http.conformance`` asks)
+    real: Optional[datetime] = None  # the real time ``now`` was read at (the journal's Retry-After facts)
 
 
 class Sandbox:
@@ -106,8 +108,9 @@ class Sandbox:
                     self._scenario, self._text, self._version = parse_scenario(text, source), text, version
         scenario = self._scenario
         self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
-        return Snapshot(self.clock.at(state.clock_offset), scenario, scenario.rules + runtime_rules(state.runtime_rules),
-                        state.conformance_plans)
+        real = self.clock.real()
+        return Snapshot(real + state.clock_offset, scenario, scenario.rules + runtime_rules(state.runtime_rules),
+                        state.conformance_plans, real)
 
     def catch_up(self) -> None:
         """Load the scenario in force now, if another process swapped it: called in the master before

@@ -146,7 +146,7 @@ def _api(request: Request, context: Any, response: Response, body: Optional[byte
 def observe(request: Request, context: Any, response: Response) -> dict:
     """The facts the checks need of this exchange (``context`` is the request's ``flask.g``)."""
     route = context.route
-    facts: dict[str, Any] = {"real": sandbox().clock.real().timestamp()}
+    facts: dict[str, Any] = {"real": context.snapshot.real.timestamp()}
     if route.endpoint == "authorize":
         entry = not request.path.startswith("/sca/")  # /authorize or its portal path, not the journey's screens
         facts["kind"] = "authorize" if entry else "sca"
