@@ -25,13 +25,10 @@ import logging
 import math
 import multiprocessing
 import os
-import select
 import selectors
 import socket
 import ssl
-import threading
 import time
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
@@ -44,8 +41,6 @@ if TYPE_CHECKING:
     from flask import Flask
 
 GRACE_S = 10  # SIGTERM: requests under way get this long to finish
-BATCH_S = 0.01  # the access log: how long a line may wait to share its write with the next ones
-EXIT_POLL_S = 0.25  # the access log's writer: how soon it sees that its process is ending
 # Names a WSGI environ gives meaning to. granian starts every request's environ from the process
 # environment; a variable of the server's own environment with one of these names would read as a
 # request header (HTTP_PROXY as a "Proxy" header) or as the request's framing.
@@ -67,21 +62,14 @@ class Limits:
 class AccessLog:
     """One JSON line per request on standard output, written by the app whichever server runs it.
 
-    Serialized, not string-formatted, so any header value stays valid JSON. The request's thread
-    only queues its line: a writer thread of the process writes what is queued every ``BATCH_S``,
-    whole lines in writes of at most ``PIPE_BUF`` bytes (so the workers' lines never interleave),
-    and what is left when the process ends. A write from the request's own thread lets go of the
-    GIL, which under load cost ~40 µs of server CPU per request in thread hand-offs (BENCHMARKS.md,
-    step 20). ``pid`` says which worker answered."""
+    Serialized, not string-formatted, so any header value stays valid JSON; one ``write()`` per
+    line, so the workers' lines never interleave. ``pid`` says which worker answered."""
 
     def __init__(self, app: Callable, out: int = 1):
         self.app = app
         self.out = out
         self.leaked = {name: value for name, value in os.environ.items()
                        if name.startswith("HTTP_") or name in _REQUEST_NAMES}
-        self._start_queue()
-        # A forked worker starts with a queue and a writer of its own (threads do not survive a fork).
-        os.register_at_fork(after_in_child=partial(_restart_queue, weakref.ref(self)))
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         for name, value in self.leaked.items():  # usually none
@@ -100,9 +88,9 @@ class AccessLog:
             body = self.app(environ, recording_start_response)
             return body if isinstance(body, list) or not (sized and sized[-1]) else _whole(body)
         finally:
-            self._queue_line(environ, answered[-1] if answered else "500", time.perf_counter() - began)
+            self._write(environ, answered[-1] if answered else "500", time.perf_counter() - began)
 
-    def _queue_line(self, environ: dict, status: str, seconds: float) -> None:
+    def _write(self, environ: dict, status: str, seconds: float) -> None:
         line = jsonio.dumps({
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "method": environ.get("REQUEST_METHOD"),
@@ -113,62 +101,10 @@ class AccessLog:
             "host": environ.get("HTTP_HOST"),
             "pid": os.getpid(),
         }) + b"\n"
-        with self._lock:
-            self._queued.append(line)
-            first = len(self._queued) == 1
-            if self._writer is None:
-                self._writer = threading.Thread(target=self._write_queued, name="access-log")
-                self._writer.start()
-        if first:
-            self._wake.set()
-
-    def _start_queue(self) -> None:
-        self._lock = threading.Lock()
-        self._queued: list[bytes] = []
-        self._wake = threading.Event()
-        self._writer: Optional[threading.Thread] = None
-
-    def _write_queued(self) -> None:
-        """The writer thread: not a daemon, so the interpreter's exit waits for its last write; it ends
-        once the main thread has (a worker stopping)."""
-        main = threading.main_thread()
-        while True:
-            woken = self._wake.wait(EXIT_POLL_S)
-            ending = not main.is_alive()
-            if woken and not ending:
-                time.sleep(BATCH_S)  # the lines of the next few milliseconds go in the same write
-            self._wake.clear()
-            with self._lock:
-                lines, self._queued = self._queued, []
-            self.flush(lines)
-            if ending:
-                return
-
-    def flush(self, lines: Optional[list[bytes]] = None) -> None:
-        """Write ``lines`` (default: what is queued now) in as few writes of whole lines as PIPE_BUF allows."""
-        if lines is None:
-            with self._lock:
-                lines, self._queued = self._queued, []
-        chunk = b""
-        for line in lines:
-            if chunk and len(chunk) + len(line) > select.PIPE_BUF:
-                self._write(chunk)
-                chunk = b""
-            chunk += line
-        if chunk:
-            self._write(chunk)
-
-    def _write(self, data: bytes) -> None:
         try:
-            os.write(self.out, data)
-        except OSError:  # standard output closed: the answers still go out
+            os.write(self.out, line)
+        except OSError:  # standard output closed: the answer still goes out
             pass
-
-
-def _restart_queue(access_log: "weakref.ref[AccessLog]") -> None:
-    log = access_log()
-    if log is not None:
-        log._start_queue()
 
 
 def _whole(body: Iterable[bytes]) -> list[bytes]:
