@@ -28,7 +28,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
 
 from .bank.clock import Clock
 from .bank.faults import FaultRule, runtime_rules
@@ -47,10 +46,10 @@ class Snapshot:
     """What one request sees: the mock's time and the scenario in force."""
 
     now: datetime
+    real: datetime  # the real time ``now`` was read at (the journal's Retry-After facts)
     scenario: Scenario
     rules: tuple[FaultRule, ...]  # the scenario's fault rules, then those added at run time
     conformance_plans: bool = False  # any TPP's conformance plan stored (``http.conformance`` asks)
-    real: Optional[datetime] = None  # the real time ``now`` was read at (the journal's Retry-After facts)
 
 
 class Sandbox:
@@ -109,8 +108,8 @@ class Sandbox:
         scenario = self._scenario
         self.store.journal_limit = scenario.settings.journal_size  # follows swaps; an attribute, no I/O
         real = self.clock.real()
-        return Snapshot(real + state.clock_offset, scenario, scenario.rules + runtime_rules(state.runtime_rules),
-                        state.conformance_plans, real)
+        return Snapshot(real + state.clock_offset, real, scenario, scenario.rules + runtime_rules(state.runtime_rules),
+                        state.conformance_plans)
 
     def catch_up(self) -> None:
         """Load the scenario in force now, if another process swapped it: called in the master before
