@@ -80,3 +80,33 @@ def test_a_failure_after_the_answer_is_a_500_in_the_api_shape(tpp, app, monkeypa
     response = tpp.confirm(access, portal_body(amount="10.00", iban=HEADLESS_IBAN))
     body = assert_error_model(response, 500)
     assert "internal error" in body["message"]
+
+
+def test_url_builders_are_compiled_only_once_a_url_is_built(tmp_path, scenario_path, monkeypatch):
+    """werkzeug compiles two URL builders per rule as it is added: a fifteenth of start-up, for URLs the
+    sandbox never builds. Built on demand, a URL is still the one werkzeug builds."""
+    from pathlib import Path
+
+    from flask import url_for
+    from werkzeug.routing import Rule
+
+    from mock_aspsp.app import create_app
+    from mock_aspsp.config import Config
+
+    compiled = []
+    compile_builder = Rule._compile_builder
+
+    def counting(rule, append_unknown=True):
+        compiled.append((rule.rule, append_unknown))
+        return compile_builder(rule, append_unknown)
+
+    monkeypatch.setattr(Rule, "_compile_builder", counting)
+    app = create_app(Config(scenario=Path(scenario_path), db=tmp_path / "state.sqlite3"))
+    assert compiled == []
+    with app.test_request_context():
+        assert url_for("admin.health") == "/__admin/health"
+        assert url_for("admin.health") == "/__admin/health"
+        assert url_for("admin.health", probe="x y") == "/__admin/health?probe=x+y"
+        assert url_for("registration.read", client_id="PSDFR-ACPR-1 2") == "/stet/setting/v1/register/PSDFR-ACPR-1%202"
+    # Once per rule (Flask's url_for always builds with unknown arguments as the query string).
+    assert compiled == [("/__admin/health", True), ("/stet/setting/v1/register/<client_id>", True)]
