@@ -48,18 +48,24 @@ def is_allowed(name: str, allowed: Iterable[str]) -> bool:
     return False
 
 
-def origin_host(origin: str) -> Optional[str]:
-    """host[:port] of an Origin header (``null`` and junk have none); the default port is left out, as in Host."""
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """Whether an Origin header names the site of the request's ``Host``. Origins leave their scheme's
+    default port out; a Host may name it: werkzeug drops the request's own scheme's, but behind a proxy
+    that ends TLS a browser's ``Host: sandbox:443`` reaches a plain-HTTP request."""
     parts = urlsplit(origin)
     try:
         port = parts.port
     except ValueError:
-        return None
-    if not parts.hostname:
-        return None
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    return host if port in (None, default) else f"{host}:{port}"
+        return False
+    if not parts.hostname:  # ``null``, junk
+        return False
+    name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    host = host.lower().removesuffix(f":{default}") if default else host.lower()
+    return host == (name if port in (None, default) else f"{name}:{port}")
 
 
 def foreign_request(host: str, headers: Mapping[str, str], allowed: Iterable[str], what: str) -> Optional[str]:
@@ -70,6 +76,6 @@ def foreign_request(host: str, headers: Mapping[str, str], allowed: Iterable[str
         return (f"{what}: host {quoted(name, 60)} refused without an admin token (set "
                 "MOCK_ASPSP_ADMIN_TOKEN, or list it in MOCK_ASPSP_ALLOWED_HOSTS)")
     origin = headers.get("Origin")
-    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and origin_host(origin) != host.lower()):
+    if headers.get("Sec-Fetch-Site") == "cross-site" or (origin is not None and not same_origin(origin, host)):
         return f"{what}: cross-site request refused (Origin or Sec-Fetch-Site of another site)"
     return None

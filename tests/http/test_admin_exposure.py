@@ -84,6 +84,22 @@ def test_same_origin_requests_are_answered(client, headers):
     assert client.post("/__admin/reset", headers=headers).status_code == 200
 
 
+@pytest.mark.parametrize("host, origin, answered", [
+    ("localhost:80", "http://localhost", True),  # a Host that names its scheme's default port
+    ("LOCALHOST:443", "https://localhost", True),  # behind a proxy that ends TLS: the request itself is http
+    ("localhost", "http://localhost:80", True),
+    ("127.0.0.1:8080", "http://127.0.0.1:8080", True),
+    ("[::1]:80", "http://[::1]", True),
+    ("localhost:443", "http://localhost", False),  # another scheme's default port: another origin
+    ("localhost:80", "http://localhost:8080", False),
+    ("localhost:8080", "http://localhost", False),
+    ("localhost", "http://localhost:99999", False),  # junk port
+])
+def test_an_origin_is_the_host_whatever_the_default_port_written(client, host, origin, answered):
+    response = client.post("/__admin/reset", headers={"Host": host, "Origin": origin})
+    assert response.status_code == (200 if answered else 403), response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
                                           "multipart/form-data; boundary=x", None])
 def test_a_body_no_cross_site_form_could_send_is_required(client, content_type):
