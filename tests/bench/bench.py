@@ -528,8 +528,13 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         *hostile,
     ]
 
-    big = start_product(args.workers, folder, scenario=generated_scenario(folder, 10_000))
-    rows += [row("start-up, 10k PSUs / 20k accounts", big.startup_s, None, "s", "target < 2 s"),
+    # Cold starts, one per round, as the start-up row above: a single one on this VM can take half again as long.
+    big_scenario, big_starts = generated_scenario(folder, 10_000), []
+    for _ in range(args.rounds - 1):
+        big_starts.append(startup_seconds(lambda: start_product(args.workers, folder, scenario=big_scenario)))
+    big = start_product(args.workers, folder, scenario=big_scenario)
+    big_starts.append(big.startup_s)
+    rows += [row("start-up, 10k PSUs / 20k accounts", median(big_starts), None, "s", "target < 2 s"),
              row("PSS, 10k PSUs / 20k accounts", big.pss_mib(), base_pss, "MiB", "-")]
     big.stop()
 
