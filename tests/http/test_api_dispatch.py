@@ -6,8 +6,14 @@ goes back to Flask.
 """
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from flask import url_for
+from werkzeug.routing import Rule
+
+from mock_aspsp.app import create_app
+from mock_aspsp.config import Config
 from mock_aspsp.testing import HEADLESS_IBAN
 from support import assert_error_model, headless_tokens, portal_body
 
@@ -85,14 +91,6 @@ def test_a_failure_after_the_answer_is_a_500_in_the_api_shape(tpp, app, monkeypa
 def test_url_builders_are_compiled_only_once_a_url_is_built(tmp_path, scenario_path, monkeypatch):
     """werkzeug compiles two URL builders per rule as it is added: a fifteenth of start-up, for URLs the
     sandbox never builds. Built on demand, a URL is still the one werkzeug builds."""
-    from pathlib import Path
-
-    from flask import url_for
-    from werkzeug.routing import Rule
-
-    from mock_aspsp.app import create_app
-    from mock_aspsp.config import Config
-
     compiled = []
     compile_builder = Rule._compile_builder
 
